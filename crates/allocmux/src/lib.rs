@@ -1,0 +1,109 @@
+//! One `#[global_allocator]` type whose backend is chosen by a Cargo feature.
+//!
+//! ```toml
+//! [dependencies]
+//! allocmux = { version = "0.1", features = ["mimalloc"] } # or jemalloc, snmalloc, slab; none = system
+//! ```
+//!
+//! ```
+//! #[global_allocator]
+//! static GLOBAL: allocmux::Allocator = allocmux::Allocator;
+//!
+//! fn main() {
+//!     println!("allocating with {}", allocmux::BACKEND);
+//! }
+//! ```
+//!
+//! The selection is static: [`Allocator`] forwards every `GlobalAlloc` call
+//! straight to the backend's own type through `#[inline]` methods, so the
+//! façade adds no branch and no indirection. Enabling two backend features at
+//! once is a compile error that names them.
+//!
+//! With the `stats` feature a counting layer wraps the backend; read it with
+//! [`stats()`] and clear it with [`reset_stats()`].
+
+mod backend;
+mod exclusive;
+mod select;
+#[cfg(feature = "stats")]
+mod stats;
+
+use std::alloc::{GlobalAlloc, Layout};
+
+pub use backend::Backend;
+#[cfg(feature = "stats")]
+pub use stats::{reset_stats, stats, Stats};
+
+/// The backend this build allocates with, as a short name (`"mimalloc"`).
+///
+/// For `slab` this says so plainly if `allocmux-slab` is still a placeholder.
+pub const BACKEND: &str = select::NAME;
+
+/// The backend this build allocates with.
+pub const ACTIVE: Backend = select::ACTIVE;
+
+/// Whether the `stats` counting layer is compiled in.
+pub const STATS_ENABLED: bool = cfg!(feature = "stats");
+
+/// The backend's own version where it exposes one at run time (jemalloc's and
+/// mimalloc's C libraries, glibc for the system allocator); `None` otherwise.
+pub fn backend_version() -> Option<String> {
+    select::version()
+}
+
+/// The global allocator: forwards to the backend chosen by Cargo features.
+///
+/// ```
+/// #[global_allocator]
+/// static GLOBAL: allocmux::Allocator = allocmux::Allocator;
+/// # fn main() {}
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allocator;
+
+// SAFETY: every method forwards its arguments unchanged to the selected
+// backend's `GlobalAlloc` implementation, which upholds the contract; the
+// counting layer only reads sizes and never touches the memory.
+unsafe impl GlobalAlloc for Allocator {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract (non-zero size).
+        let ptr = unsafe { select::INNER.alloc(layout) };
+        #[cfg(feature = "stats")]
+        if !ptr.is_null() {
+            stats::on_alloc(layout.size());
+        }
+        ptr
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        #[cfg(feature = "stats")]
+        stats::on_dealloc(layout.size());
+        // SAFETY: `ptr` came from this allocator, i.e. from the same backend, with `layout`.
+        unsafe { select::INNER.dealloc(ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let ptr = unsafe { select::INNER.alloc_zeroed(layout) };
+        #[cfg(feature = "stats")]
+        if !ptr.is_null() {
+            stats::on_alloc(layout.size());
+        }
+        ptr
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` came from the same backend with `layout`; the caller
+        // guarantees `new_size` is non-zero and does not overflow when rounded.
+        let new = unsafe { select::INNER.realloc(ptr, layout, new_size) };
+        #[cfg(feature = "stats")]
+        if !new.is_null() {
+            stats::on_realloc(layout.size(), new_size);
+        }
+        new
+    }
+}

@@ -1,0 +1,3 @@
+//! Runner placeholder (being written).
+
+fn main() {}

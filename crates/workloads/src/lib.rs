@@ -1,0 +1,22 @@
+//! The shared workload matrix: a registry of allocation patterns of real programs.
+//!
+//! Each workload is a plain function doing a fixed amount of work (iteration
+//! counts, never a duration) from a fixed seed, and returns an [`Outcome`]
+//! whose checksum is identical across allocators and thread schedules for the
+//! same [`Params`]. The runner binary runs one workload per process and prints a
+//! [`RunRecord`].
+
+mod block;
+mod checksum;
+mod class;
+mod record;
+mod registry;
+mod rng;
+pub mod workloads;
+
+pub use block::Block;
+pub use checksum::{mix64, Checksum};
+pub use class::PatternClass;
+pub use record::{AllocCounters, Params, RunRecord};
+pub use registry::{all, find, Outcome, Workload};
+pub use rng::Rng;

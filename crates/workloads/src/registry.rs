@@ -1,0 +1,238 @@
+//! The registry: every workload with its class, parameters and entry point.
+
+use crate::class::PatternClass;
+use crate::record::Params;
+use crate::workloads as w;
+
+/// What one run of a workload produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Allocator operations performed (allocations + frees + reallocations the workload counts).
+    pub operations: u64,
+    /// Checksum of the work done: the same for every allocator and thread schedule.
+    pub checksum: u64,
+}
+
+/// One entry of the workload matrix.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    /// Unique kebab-case name.
+    pub name: &'static str,
+    /// One-line description of the pattern.
+    pub description: &'static str,
+    /// The pattern class the workload belongs to.
+    pub class: PatternClass,
+    /// Parameters of a full run (about 1–2 s with the system allocator).
+    pub default: Params,
+    /// Parameters of a quick run (about 0.05–0.15 s with the system allocator).
+    pub quick: Params,
+    /// Whether the workload uses `params.threads` threads.
+    pub multithreaded: bool,
+    /// Hidden workloads (test helpers) are not part of the default matrix.
+    pub hidden: bool,
+    /// Runs the workload once.
+    pub run: fn(&Params) -> Outcome,
+}
+
+/// Shorthand for a `Params` literal with the default seed.
+const fn p(threads: usize, iterations: u64, min_size: usize, max_size: usize) -> Params {
+    Params { threads, iterations, min_size, max_size, seed: SEED }
+}
+
+/// The seed every workload uses unless the runner overrides it.
+pub const SEED: u64 = 0x00A1_10C0_5EED;
+
+const MIB: usize = 1 << 20;
+
+static WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "larson",
+        description: "server simulation: threads replace random blocks of 8-1000 B; arrays move to other threads each round",
+        class: PatternClass::CrossThreadFree,
+        default: p(2, 2_000, 8, 1000),
+        quick: p(2, 100, 8, 1000),
+        multithreaded: true,
+        hidden: false,
+        run: w::larson::run,
+    },
+    Workload {
+        name: "xmalloc",
+        description: "producers allocate 64 B objects in batches, consumer threads free them",
+        class: PatternClass::ProducerConsumer,
+        default: p(2, 40_000, 64, 64),
+        quick: p(2, 2_000, 64, 64),
+        multithreaded: true,
+        hidden: false,
+        run: w::xmalloc::run,
+    },
+    Workload {
+        name: "cache-scratch",
+        description: "passive false sharing: threads free a tiny object from main, then allocate and write their own",
+        class: PatternClass::FalseSharing,
+        default: p(2, 200_000, 8, 8),
+        quick: p(2, 10_000, 8, 8),
+        multithreaded: true,
+        hidden: false,
+        run: w::cache_scratch::run,
+    },
+    Workload {
+        name: "cache-thrash",
+        description: "active false sharing: each thread allocates tiny objects and writes them repeatedly",
+        class: PatternClass::FalseSharing,
+        default: p(2, 200_000, 8, 8),
+        quick: p(2, 10_000, 8, 8),
+        multithreaded: true,
+        hidden: false,
+        run: w::cache_thrash::run,
+    },
+    Workload {
+        name: "mstress",
+        description: "long- and short-lived power-of-two objects, reallocs, migration between threads re-created each phase",
+        class: PatternClass::CrossThreadFree,
+        default: p(2, 100, 8, 4096),
+        quick: p(2, 5, 8, 4096),
+        multithreaded: true,
+        hidden: false,
+        run: w::mstress::run,
+    },
+    Workload {
+        name: "rptest",
+        description: "sizes 8-16000 B with linearly falling frequency; every 2nd iteration a neighbour thread frees the batch",
+        class: PatternClass::CrossThreadFree,
+        default: p(2, 400, 8, 16_000),
+        quick: p(2, 20, 8, 16_000),
+        multithreaded: true,
+        hidden: false,
+        run: w::rptest::run,
+    },
+    Workload {
+        name: "glibc-simple",
+        description: "tight loop allocating then freeing 4-1600 blocks of 16, 32 and 64 B",
+        class: PatternClass::SingleThreadSmall,
+        default: p(1, 4_000, 16, 64),
+        quick: p(1, 200, 16, 64),
+        multithreaded: false,
+        hidden: false,
+        run: w::glibc_simple::run,
+    },
+    Workload {
+        name: "glibc-thread",
+        description: "each thread replaces random blocks of 4-32768 B in a working set of 1024",
+        class: PatternClass::Fragmentation,
+        default: p(2, 20_000_000, 4, 32_768),
+        quick: p(2, 1_000_000, 4, 32_768),
+        multithreaded: true,
+        hidden: false,
+        run: w::glibc_thread::run,
+    },
+    Workload {
+        name: "alloc-test",
+        description: "Pareto-like sizes up to 1 KiB with a retained working set that grows and shrinks",
+        class: PatternClass::Fragmentation,
+        default: p(2, 20_000_000, 8, 1024),
+        quick: p(2, 1_000_000, 8, 1024),
+        multithreaded: true,
+        hidden: false,
+        run: w::alloc_test::run,
+    },
+    Workload {
+        name: "malloc-large",
+        description: "5-25 MiB blocks, at most 20 live, every page touched (the large/mmap path)",
+        class: PatternClass::LargeObjects,
+        default: p(1, 2_000, 5 * MIB, 25 * MIB),
+        quick: p(1, 100, 5 * MIB, 25 * MIB),
+        multithreaded: false,
+        hidden: false,
+        run: w::malloc_large::run,
+    },
+    Workload {
+        name: "vec-grow",
+        description: "Vec<u64> pushed from empty to up to 4 MiB, then shrunk: the realloc path",
+        class: PatternClass::RustIdioms,
+        default: p(1, 4_000, 64, 4 * MIB),
+        quick: p(1, 200, 64, 4 * MIB),
+        multithreaded: false,
+        hidden: false,
+        run: w::vec_grow::run,
+    },
+    Workload {
+        name: "string-build",
+        description: "Strings built with push_str and format!, joined and dropped",
+        class: PatternClass::RustIdioms,
+        default: p(1, 200_000, 1, 64),
+        quick: p(1, 10_000, 1, 64),
+        multithreaded: false,
+        hidden: false,
+        run: w::string_build::run,
+    },
+    Workload {
+        name: "hashmap-churn",
+        description: "HashMap<String, u64> inserts and removes with owned String keys",
+        class: PatternClass::RustIdioms,
+        default: p(1, 10_000_000, 8, 48),
+        quick: p(1, 500_000, 8, 48),
+        multithreaded: false,
+        hidden: false,
+        run: w::hashmap_churn::run,
+    },
+    Workload {
+        name: "btreemap-churn",
+        description: "BTreeMap<String, u64> inserts and removes with owned String keys",
+        class: PatternClass::RustIdioms,
+        default: p(1, 10_000_000, 8, 48),
+        quick: p(1, 500_000, 8, 48),
+        multithreaded: false,
+        hidden: false,
+        run: w::btreemap_churn::run,
+    },
+    Workload {
+        name: "arc-channel",
+        description: "Box and Arc messages sent through std::sync::mpsc and dropped on the receiving thread",
+        class: PatternClass::ProducerConsumer,
+        default: p(2, 2_000_000, 16, 256),
+        quick: p(2, 100_000, 16, 256),
+        multithreaded: true,
+        hidden: false,
+        run: w::arc_channel::run,
+    },
+    Workload {
+        name: "json-roundtrip",
+        description: "serde_json: serialize, parse to Value, re-serialize and parse to structs a nested document",
+        class: PatternClass::RustIdioms,
+        default: p(1, 400, 50, 150),
+        quick: p(1, 20, 50, 150),
+        multithreaded: false,
+        hidden: false,
+        run: w::json_roundtrip::run,
+    },
+    Workload {
+        name: "crash",
+        description: "test helper: aborts the process",
+        class: PatternClass::SingleThreadSmall,
+        default: p(1, 1, 1, 1),
+        quick: p(1, 1, 1, 1),
+        multithreaded: false,
+        hidden: true,
+        run: w::test_helpers::crash,
+    },
+    Workload {
+        name: "hang",
+        description: "test helper: sleeps forever (for timeout tests)",
+        class: PatternClass::SingleThreadSmall,
+        default: p(1, 1, 1, 1),
+        quick: p(1, 1, 1, 1),
+        multithreaded: false,
+        hidden: true,
+        run: w::test_helpers::hang,
+    },
+];
+
+/// Every workload, hidden ones included, in matrix order.
+pub fn all() -> &'static [Workload] {
+    WORKLOADS
+}
+
+/// The workload named `name`, if any.
+pub fn find(name: &str) -> Option<&'static Workload> {
+    WORKLOADS.iter().find(|w| w.name == name)
+}

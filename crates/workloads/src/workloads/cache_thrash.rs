@@ -1,0 +1,8 @@
+//! cache-thrash: active false sharing (see [`super::false_sharing`]).
+
+use crate::{Outcome, Params};
+
+/// Runs cache-thrash: workers allocate and write their own tiny objects.
+pub fn run(p: &Params) -> Outcome {
+    super::false_sharing::run(p, false)
+}

@@ -1,0 +1,72 @@
+//! Running `cargo` and other programs from the xtask: one place that builds
+//! the command, captures its output into a log file and reports failures.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The workspace root (the xtask crate lives one level below it).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+/// The `cargo` that invoked us (respects rustup toolchain overrides).
+pub fn cargo() -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut c = Command::new(cargo);
+    c.current_dir(workspace_root());
+    c
+}
+
+/// Renders a command as the shell line a person could paste.
+pub fn display(c: &Command) -> String {
+    let mut s = String::new();
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            s.push_str(&format!("{}={} ", k.to_string_lossy(), v.to_string_lossy()));
+        }
+    }
+    s.push_str(&c.get_program().to_string_lossy());
+    for a in c.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// What a logged command did.
+pub struct Logged {
+    /// Whether it exited with status 0.
+    pub success: bool,
+    /// Everything it printed (stdout and stderr, interleaved as written).
+    pub output: String,
+}
+
+/// Runs `c` with stdout and stderr going to `log` (created or truncated), and
+/// returns its status and output. Fails only if the program cannot start.
+pub fn run_logged(c: &mut Command, log: &Path) -> std::io::Result<Logged> {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = File::create(log)?;
+    let status = c
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .status()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run `{}`: {e}", display(c))))?;
+    let output = std::fs::read_to_string(log).unwrap_or_default();
+    Ok(Logged {
+        success: status.success(),
+        output,
+    })
+}
+
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

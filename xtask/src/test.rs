@@ -1,0 +1,267 @@
+//! `cargo xtask test`: formatting, lints, and the test suite once per
+//! allocator backend, with a one-line verdict per step and one total line.
+//!
+//! The backend-dependent crates (the façade's contract tests, the workloads,
+//! the runner, the benches) are tested once per backend, each build using that
+//! backend as its real global allocator. The slab allocator's own suite and
+//! its loom model do not depend on the façade's feature and run once.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use allocmux::Backend;
+use clap::Args;
+
+use crate::cmd;
+
+/// Options of `cargo xtask test`.
+#[derive(Args)]
+pub struct TestArgs {
+    /// Only these backends (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    backends: Option<Vec<Backend>>,
+    /// Skip `cargo fmt --check` and clippy.
+    #[arg(long)]
+    no_lint: bool,
+}
+
+/// One step's outcome.
+struct StepResult {
+    name: String,
+    ok: bool,
+    passed: u64,
+    failed: u64,
+    seconds: f64,
+    log: PathBuf,
+    detail: String,
+}
+
+/// Sums the `test result:` lines cargo's test harness prints.
+fn count_tests(output: &str) -> (u64, u64) {
+    let mut passed = 0;
+    let mut failed = 0;
+    for line in output.lines() {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split(';') {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            // "ok. 8 passed" / "FAILED. 1 passed" / "2 failed"
+            if let [.., n, kind] = words.as_slice() {
+                let n: u64 = n.parse().unwrap_or(0);
+                match *kind {
+                    "passed" => passed += n,
+                    "failed" => failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    (passed, failed)
+}
+
+fn log_dir() -> PathBuf {
+    cmd::workspace_root().join("target/xtask-test")
+}
+
+/// Runs one logged command as a named step and prints its verdict line.
+fn step(name: &str, log_name: &str, c: &mut Command) -> std::io::Result<StepResult> {
+    let log = log_dir().join(format!("{log_name}.log"));
+    eprintln!("   running {name}: {}", cmd::display(c));
+    let start = Instant::now();
+    let out = cmd::run_logged(c, &log)?;
+    let (passed, failed) = count_tests(&out.output);
+    let r = StepResult {
+        name: name.to_owned(),
+        ok: out.success && failed == 0,
+        passed,
+        failed,
+        seconds: start.elapsed().as_secs_f64(),
+        log,
+        detail: if out.success {
+            String::new()
+        } else {
+            cmd::tail(&out.output, 40)
+        },
+    };
+    print_result(&r);
+    Ok(r)
+}
+
+fn print_result(r: &StepResult) {
+    let verdict = if r.ok { "ok    " } else { "FAILED" };
+    let counts = if r.passed + r.failed > 0 {
+        format!("{} passed, {} failed", r.passed, r.failed)
+    } else {
+        String::new()
+    };
+    println!(
+        "{verdict} {:<22} {:<26} {:>6.1} s",
+        r.name, counts, r.seconds
+    );
+    if !r.ok {
+        println!("{}", indent(&r.detail));
+        println!("       full log: {}", r.log.display());
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("       | {l}\n")).collect()
+}
+
+/// The contract tests plus the backend-dependent crates, with `backend` as the
+/// global allocator, then the `which` example must name the same backend.
+fn backend_step(backend: Backend) -> std::io::Result<StepResult> {
+    let features: Vec<String> = backend
+        .feature()
+        .map(|f| vec!["--features".into(), format!("allocmux/{f}")])
+        .unwrap_or_default();
+    let mut test = cmd::cargo();
+    test.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--exclude",
+        "allocmux-slab",
+    ])
+    .args(&features);
+    let mut r = step(
+        &format!("backend {}", backend.name()),
+        backend.name(),
+        &mut test,
+    )?;
+    if !r.ok {
+        return Ok(r);
+    }
+    let mut which = cmd::cargo();
+    which
+        .args(["run", "--quiet", "-p", "allocmux", "--example", "which"])
+        .args(&features);
+    let out = cmd::run_logged(
+        &mut which,
+        &log_dir().join(format!("{}-which.log", backend.name())),
+    )?;
+    let printed = out.output.lines().last().unwrap_or("").to_owned();
+    if !out.success || !printed.starts_with(backend.name()) {
+        r.ok = false;
+        r.detail = format!(
+            "example `which` printed {printed:?}, expected the backend {}",
+            backend.name()
+        );
+        print_result(&r);
+    }
+    Ok(r)
+}
+
+/// Two backends at once must fail to compile, naming both features.
+fn exclusive_features_step() -> std::io::Result<StepResult> {
+    let mut c = cmd::cargo();
+    c.args(["check", "-p", "allocmux", "--features", "mimalloc,jemalloc"]);
+    let log = log_dir().join("exclusive.log");
+    let start = Instant::now();
+    let out = cmd::run_logged(&mut c, &log)?;
+    let names_both = out.output.lines().any(|l| {
+        l.contains("more than one backend feature")
+            && l.contains("`jemalloc`")
+            && l.contains("`mimalloc`")
+    });
+    let ok = !out.success && names_both;
+    let r = StepResult {
+        name: "two backends rejected".into(),
+        ok,
+        passed: u64::from(ok),
+        failed: u64::from(!ok),
+        seconds: start.elapsed().as_secs_f64(),
+        log,
+        detail: if ok {
+            String::new()
+        } else {
+            format!(
+                "`cargo check --features mimalloc,jemalloc` should fail naming both features; it {}",
+                if out.success { "compiled" } else { "failed with another message" }
+            )
+        },
+    };
+    print_result(&r);
+    Ok(r)
+}
+
+/// Runs every step and prints the total; exit 1 if anything failed.
+pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
+    let backends = args
+        .backends
+        .clone()
+        .unwrap_or_else(|| Backend::ALL.to_vec());
+    let io = |e: std::io::Error| e.to_string();
+    let mut results = Vec::new();
+    if !args.no_lint {
+        results.push(
+            step(
+                "cargo fmt --check",
+                "fmt",
+                cmd::cargo().args(["fmt", "--all", "--", "--check"]),
+            )
+            .map_err(io)?,
+        );
+        results.push(
+            step(
+                "cargo clippy",
+                "clippy",
+                cmd::cargo().args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]),
+            )
+            .map_err(io)?,
+        );
+    }
+    for backend in backends {
+        results.push(backend_step(backend).map_err(io)?);
+    }
+    results.push(
+        step(
+            "slab allocator suite",
+            "slab",
+            cmd::cargo().args(["test", "-p", "allocmux-slab"]),
+        )
+        .map_err(io)?,
+    );
+    results.push(exclusive_features_step().map_err(io)?);
+
+    let passed: u64 = results.iter().map(|r| r.passed).sum();
+    let failed: u64 = results.iter().map(|r| r.failed).sum();
+    let failed_steps: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| r.name.as_str())
+        .collect();
+    if failed_steps.is_empty() {
+        println!("all {} steps ok", results.len());
+    } else {
+        println!("failed steps: {}", failed_steps.join(", "));
+    }
+    println!("total: {passed} passed, {failed} failed");
+    Ok(if failed_steps.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_tests;
+
+    #[test]
+    fn counts_cargo_test_summaries() {
+        let out = "test result: ok. 8 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 2.04s\n\
+                   noise\n   test result: FAILED. 3 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out\n";
+        assert_eq!(count_tests(out), (11, 2));
+    }
+}
