@@ -1,3 +1,134 @@
-//! Runner placeholder (being written).
+//! `allocmux-runner`: runs one workload once with the allocator chosen at build
+//! time and prints one JSON [`RunRecord`] line (or the registry with `--list`).
+//!
+//! The allocator is the façade's [`allocmux::Allocator`], whose backend is the
+//! Cargo feature this binary was built with. Only the workload run itself is
+//! timed; peak RSS is the whole process's, from `getrusage`.
 
-fn main() {}
+mod cli;
+mod rss;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use allocmux_workloads::{Params, RunRecord, Workload};
+use clap::Parser;
+
+use cli::Cli;
+
+#[global_allocator]
+static GLOBAL: allocmux::Allocator = allocmux::Allocator;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.list {
+        return list();
+    }
+    let Some(name) = cli.workload.as_deref() else {
+        eprintln!("allocmux-runner: give --workload NAME or --list");
+        eprintln!("valid workloads: {}", valid_names());
+        return ExitCode::from(2);
+    };
+    let Some(workload) = allocmux_workloads::find(name) else {
+        eprintln!("allocmux-runner: unknown workload {name:?}");
+        eprintln!("valid workloads: {}", valid_names());
+        return ExitCode::from(2);
+    };
+    let params = cli.params(workload);
+    if cli.threads.is_some() && !workload.multithreaded {
+        eprintln!(
+            "allocmux-runner: {} is single-threaded; --threads ignored",
+            workload.name
+        );
+    }
+    let record = run(workload, params);
+    print_line(&serde_json::to_string(&record).expect("a RunRecord serializes"))
+}
+
+/// Runs `workload` once and measures it.
+fn run(workload: &Workload, params: Params) -> RunRecord {
+    #[cfg(feature = "stats")]
+    allocmux::reset_stats();
+    let start = Instant::now();
+    let outcome = (workload.run)(&params);
+    let seconds = start.elapsed().as_secs_f64();
+    #[cfg(feature = "stats")]
+    let stats = Some(counters(allocmux::stats()));
+    #[cfg(not(feature = "stats"))]
+    let stats = None;
+    RunRecord {
+        workload: workload.name.to_string(),
+        backend: allocmux::BACKEND.to_string(),
+        params,
+        operations: outcome.operations,
+        seconds,
+        ops_per_sec: if seconds > 0.0 {
+            outcome.operations as f64 / seconds
+        } else {
+            0.0
+        },
+        checksum: outcome.checksum,
+        peak_rss_bytes: rss::peak_rss_bytes(),
+        stats,
+    }
+}
+
+/// The façade's counters as the record's type.
+#[cfg(feature = "stats")]
+fn counters(s: allocmux::Stats) -> allocmux_workloads::AllocCounters {
+    allocmux_workloads::AllocCounters {
+        allocations: s.allocations,
+        deallocations: s.deallocations,
+        reallocations: s.reallocations,
+        bytes_current: s.bytes_current,
+        bytes_peak: s.bytes_peak,
+    }
+}
+
+/// Prints the registry, one JSON object per workload.
+fn list() -> ExitCode {
+    let mut out = String::new();
+    for w in allocmux_workloads::all() {
+        let line = serde_json::json!({
+            "name": w.name,
+            "description": w.description,
+            "class": w.class.name(),
+            "multithreaded": w.multithreaded,
+            "hidden": w.hidden,
+            "quick": w.quick,
+            "default": w.default,
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    print_text(&out)
+}
+
+/// The names of the matrix's workloads (hidden ones last, marked).
+fn valid_names() -> String {
+    let all = allocmux_workloads::all();
+    let visible = all.iter().filter(|w| !w.hidden).map(|w| w.name.to_string());
+    let hidden = all
+        .iter()
+        .filter(|w| w.hidden)
+        .map(|w| format!("{} (hidden)", w.name));
+    visible.chain(hidden).collect::<Vec<_>>().join(", ")
+}
+
+/// Prints one line to stdout; a closed pipe is an error exit, not a panic.
+fn print_line(line: &str) -> ExitCode {
+    print_text(&format!("{line}\n"))
+}
+
+/// Writes `text` to stdout and flushes it.
+fn print_text(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("allocmux-runner: writing to stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -31,9 +31,16 @@ pub fn run(p: &Params) -> Outcome {
                     let mut set: Vec<Block> = Vec::with_capacity(TARGETS[0] * 2);
                     for op in 0..share(p.iterations, threads, t) {
                         let target = TARGETS[((op / PHASE) % 2) as usize];
-                        let grow = if set.len() < target { rng.chance(3, 4) } else { rng.chance(1, 4) };
+                        let grow = if set.len() < target {
+                            rng.chance(3, 4)
+                        } else {
+                            rng.chance(1, 4)
+                        };
                         if grow || set.is_empty() {
-                            let b = Block::new(rng.pareto_size(p.min_size, p.max_size), rng.next_u64() as u8);
+                            let b = Block::new(
+                                rng.pareto_size(p.min_size, p.max_size),
+                                rng.next_u64() as u8,
+                            );
                             sum.add(b.digest());
                             allocs += 1;
                             set.push(b);
@@ -56,5 +63,8 @@ pub fn run(p: &Params) -> Outcome {
         }
         (sum, allocs)
     });
-    Outcome { operations: 2 * allocs, checksum: sum.value() }
+    Outcome {
+        operations: 2 * allocs,
+        checksum: sum.value(),
+    }
 }

@@ -36,7 +36,8 @@ pub(crate) fn run(p: &Params, scratch: bool) -> Outcome {
                     drop(first); // a free of the main thread's object (scratch only)
                     let mut sum = Checksum::new();
                     for i in (t as u64..p.iterations).step_by(threads) {
-                        let size = Rng::stream(p.seed, i).range(p.min_size.max(1), p.max_size.max(1));
+                        let size =
+                            Rng::stream(p.seed, i).range(p.min_size.max(1), p.max_size.max(1));
                         let mut obj = vec![1u8; size].into_boxed_slice();
                         for _ in 0..WRITES {
                             for b in obj.iter_mut() {
@@ -58,5 +59,8 @@ pub(crate) fn run(p: &Params, scratch: bool) -> Outcome {
         sum
     });
     let objects = p.iterations + if scratch { threads as u64 } else { 0 };
-    Outcome { operations: 2 * objects, checksum: sum.value() }
+    Outcome {
+        operations: 2 * objects,
+        checksum: sum.value(),
+    }
 }

@@ -41,5 +41,8 @@ pub fn run(p: &Params) -> Outcome {
             }
         }
     }
-    Outcome { operations: 2 * allocs, checksum: sum.value() }
+    Outcome {
+        operations: 2 * allocs,
+        checksum: sum.value(),
+    }
 }

@@ -25,11 +25,15 @@ pub fn run(p: &Params) -> Outcome {
                     let mut rng = Rng::stream(p.seed, t as u64);
                     let mut sum = Checksum::new();
                     let mut new_block = |rng: &mut Rng| {
-                        let b = Block::new(rng.pareto_size(p.min_size, p.max_size), rng.next_u64() as u8);
+                        let b = Block::new(
+                            rng.pareto_size(p.min_size, p.max_size),
+                            rng.next_u64() as u8,
+                        );
                         sum.add(b.digest());
                         b
                     };
-                    let mut set: Vec<Block> = (0..WORKING_SET).map(|_| new_block(&mut rng)).collect();
+                    let mut set: Vec<Block> =
+                        (0..WORKING_SET).map(|_| new_block(&mut rng)).collect();
                     for _ in 0..share(p.iterations, threads, t) {
                         let i = rng.index(WORKING_SET);
                         set[i] = new_block(&mut rng);
@@ -46,5 +50,8 @@ pub fn run(p: &Params) -> Outcome {
         sum
     });
     let allocs = p.iterations + (threads * WORKING_SET) as u64;
-    Outcome { operations: 2 * allocs, checksum: sum.value() }
+    Outcome {
+        operations: 2 * allocs,
+        checksum: sum.value(),
+    }
 }

@@ -49,7 +49,8 @@ pub fn run(p: &Params) -> Outcome {
                         let mut sum = Checksum::new();
                         for _ in 0..REPLACEMENTS_PER_ROUND {
                             let i = rng.index(array.len());
-                            let b = Block::new(rng.range(p.min_size, p.max_size), rng.next_u64() as u8);
+                            let b =
+                                Block::new(rng.range(p.min_size, p.max_size), rng.next_u64() as u8);
                             sum.add(b.digest());
                             array[i] = b; // frees the old block, often allocated by another thread
                         }
@@ -66,5 +67,8 @@ pub fn run(p: &Params) -> Outcome {
         allocs += (threads * REPLACEMENTS_PER_ROUND) as u64;
     }
     drop(arrays);
-    Outcome { operations: 2 * allocs, checksum: sum.value() }
+    Outcome {
+        operations: 2 * allocs,
+        checksum: sum.value(),
+    }
 }

@@ -23,5 +23,8 @@ pub fn run(p: &Params) -> Outcome {
         sum.add(b.digest());
         live[i] = Some(b);
     }
-    Outcome { operations: 2 * p.iterations, checksum: sum.value() }
+    Outcome {
+        operations: 2 * p.iterations,
+        checksum: sum.value(),
+    }
 }

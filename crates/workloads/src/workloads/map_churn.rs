@@ -26,7 +26,8 @@ pub(crate) trait ChurnMap: Default {
 
 /// The owned key string for key number `k`.
 fn key(k: u64, p: &Params) -> String {
-    let len = p.min_size + (mix64(k ^ p.seed) % (p.max_size.saturating_sub(p.min_size) as u64 + 1)) as usize;
+    let len = p.min_size
+        + (mix64(k ^ p.seed) % (p.max_size.saturating_sub(p.min_size) as u64 + 1)) as usize;
     let mut s = String::with_capacity(len.max(16));
     let _ = write!(s, "{k:x}-");
     while s.len() < len {
@@ -51,5 +52,8 @@ pub(crate) fn run<M: ChurnMap>(p: &Params) -> Outcome {
         }
     }
     sum.add(map.len() as u64);
-    Outcome { operations: p.iterations, checksum: sum.value() }
+    Outcome {
+        operations: p.iterations,
+        checksum: sum.value(),
+    }
 }

@@ -51,15 +51,20 @@ pub fn run(p: &Params) -> Outcome {
     let mut allocs = 0u64;
     let mut reallocs = 0u64;
     let mut init = Rng::stream(p.seed, u64::MAX);
-    let mut new_block = |rng: &mut Rng, sum: &mut Checksum| {
+    let new_block = |rng: &mut Rng, sum: &mut Checksum| {
         let b = Block::new(size(rng, p.min_size, p.max_size), rng.next_u64() as u8);
         sum.add(b.digest());
         b
     };
-    let transfer: Vec<Mutex<Block>> =
-        (0..TRANSFER).map(|_| Mutex::new(new_block(&mut init, &mut sum))).collect();
+    let transfer: Vec<Mutex<Block>> = (0..TRANSFER)
+        .map(|_| Mutex::new(new_block(&mut init, &mut sum)))
+        .collect();
     let mut retained: Vec<Vec<Block>> = (0..threads)
-        .map(|_| (0..RETAINED).map(|_| new_block(&mut init, &mut sum)).collect())
+        .map(|_| {
+            (0..RETAINED)
+                .map(|_| new_block(&mut init, &mut sum))
+                .collect()
+        })
         .collect();
     allocs += (TRANSFER + threads * RETAINED) as u64;
 
@@ -74,30 +79,45 @@ pub fn run(p: &Params) -> Outcome {
                     let stream = ((phase + 1) << 16) | t as u64;
                     s.spawn(move || {
                         let mut rng = Rng::stream(p.seed, stream);
-                        let mut w = Work { retained: Vec::new(), sum: Checksum::new(), allocs: 0, reallocs: 0 };
+                        let mut w = Work {
+                            retained: Vec::new(),
+                            sum: Checksum::new(),
+                            allocs: 0,
+                            reallocs: 0,
+                        };
                         let mut buffer: Vec<u8> = Vec::new();
                         for _ in 0..STEPS {
                             let r = rng.below(100);
                             if r < 60 {
                                 // Short-lived: allocate, touch, free.
-                                let b = Block::new(size(&mut rng, p.min_size, p.max_size), rng.next_u64() as u8);
+                                let b = Block::new(
+                                    size(&mut rng, p.min_size, p.max_size),
+                                    rng.next_u64() as u8,
+                                );
                                 w.sum.add(b.digest());
                                 w.allocs += 1;
                             } else if r < 80 {
                                 // Long-lived: replace one of the retained blocks.
                                 let i = rng.index(kept.len());
-                                let b = Block::new(size(&mut rng, p.min_size, p.max_size), rng.next_u64() as u8);
+                                let b = Block::new(
+                                    size(&mut rng, p.min_size, p.max_size),
+                                    rng.next_u64() as u8,
+                                );
                                 w.sum.add(b.digest());
                                 w.allocs += 1;
                                 kept[i] = b;
                             } else if r < 90 {
                                 // Migrate: swap a new block into the shared array, free what was there.
                                 let i = rng.index(transfer.len());
-                                let b = Block::new(size(&mut rng, p.min_size, p.max_size), rng.next_u64() as u8);
+                                let b = Block::new(
+                                    size(&mut rng, p.min_size, p.max_size),
+                                    rng.next_u64() as u8,
+                                );
                                 w.sum.add(b.digest());
                                 w.allocs += 1;
                                 let old = {
-                                    let mut slot = transfer[i].lock().unwrap_or_else(|e| e.into_inner());
+                                    let mut slot =
+                                        transfer[i].lock().unwrap_or_else(|e| e.into_inner());
                                     std::mem::replace(&mut *slot, b)
                                 };
                                 drop(old);
@@ -135,5 +155,8 @@ pub fn run(p: &Params) -> Outcome {
     }
     drop(retained);
     drop(transfer);
-    Outcome { operations: 2 * allocs + reallocs, checksum: sum.value() }
+    Outcome {
+        operations: 2 * allocs + reallocs,
+        checksum: sum.value(),
+    }
 }

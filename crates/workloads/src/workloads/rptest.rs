@@ -31,12 +31,16 @@ pub fn run(p: &Params) -> Outcome {
                     let mut rng = Rng::stream(p.seed, t as u64);
                     let mut sum = Checksum::new();
                     let mut new_block = |rng: &mut Rng| {
-                        let b = Block::new(rng.falling_size(p.min_size, p.max_size), rng.next_u64() as u8);
+                        let b = Block::new(
+                            rng.falling_size(p.min_size, p.max_size),
+                            rng.next_u64() as u8,
+                        );
                         sum.add(b.digest());
                         b
                     };
                     for iteration in 0..p.iterations {
-                        let mut batch: Vec<Block> = (0..BATCH).map(|_| new_block(&mut rng)).collect();
+                        let mut batch: Vec<Block> =
+                            (0..BATCH).map(|_| new_block(&mut rng)).collect();
                         for _ in 0..REPLACEMENTS {
                             let i = rng.index(BATCH);
                             batch[i] = new_block(&mut rng);
@@ -45,7 +49,9 @@ pub fn run(p: &Params) -> Outcome {
                             let next = (t + 1) % threads;
                             *handoff[next].lock().unwrap_or_else(|e| e.into_inner()) = batch;
                             barrier.wait();
-                            let theirs = std::mem::take(&mut *handoff[t].lock().unwrap_or_else(|e| e.into_inner()));
+                            let theirs = std::mem::take(
+                                &mut *handoff[t].lock().unwrap_or_else(|e| e.into_inner()),
+                            );
                             drop(theirs); // frees the neighbour's blocks
                             barrier.wait();
                         } else {
@@ -63,5 +69,8 @@ pub fn run(p: &Params) -> Outcome {
         sum
     });
     let allocs = threads as u64 * p.iterations * (BATCH + REPLACEMENTS) as u64;
-    Outcome { operations: 2 * allocs, checksum: sum.value() }
+    Outcome {
+        operations: 2 * allocs,
+        checksum: sum.value(),
+    }
 }

@@ -13,8 +13,22 @@ use crate::{Checksum, Outcome, Params, Rng};
 
 /// Field names to pick from.
 const WORDS: [&str; 16] = [
-    "id", "user", "session", "path", "method", "status", "latency_us", "bytes", "region", "host",
-    "agent", "referrer", "trace", "span", "cache", "retry",
+    "id",
+    "user",
+    "session",
+    "path",
+    "method",
+    "status",
+    "latency_us",
+    "bytes",
+    "region",
+    "host",
+    "agent",
+    "referrer",
+    "trace",
+    "span",
+    "cache",
+    "retry",
 ];
 
 /// Lines joined into one text.
@@ -26,7 +40,7 @@ pub fn run(p: &Params) -> Outcome {
     let mut sum = Checksum::new();
     let mut strings = 0u64;
     let mut lines: Vec<String> = Vec::new();
-    let mut digest = |text: &str, sum: &mut Checksum| {
+    let digest = |text: &str, sum: &mut Checksum| {
         let b = text.as_bytes();
         sum.add(((b.len() as u64) << 16) | (u64::from(b[0]) << 8) | u64::from(b[b.len() - 1]));
     };
@@ -43,7 +57,11 @@ pub fn run(p: &Params) -> Outcome {
             let value = match rng.below(3) {
                 0 => format!("{}", rng.below(1_000_000)),
                 1 => format!("{:.3}", rng.below(1_000_000) as f64 / 1000.0),
-                _ => format!("\"{}-{:x}\"", WORDS[rng.index(WORDS.len())], rng.next_u64() >> 40),
+                _ => format!(
+                    "\"{}-{:x}\"",
+                    WORDS[rng.index(WORDS.len())],
+                    rng.next_u64() >> 40
+                ),
             };
             strings += 1;
             body.push_str(&value);
@@ -60,5 +78,8 @@ pub fn run(p: &Params) -> Outcome {
             lines.clear();
         }
     }
-    Outcome { operations: strings, checksum: sum.value() }
+    Outcome {
+        operations: strings,
+        checksum: sum.value(),
+    }
 }

@@ -39,5 +39,8 @@ pub fn run(p: &Params) -> Outcome {
         sum.add(black_box(&v).len() as u64);
         ops += 1; // the free
     }
-    Outcome { operations: ops, checksum: sum.value() }
+    Outcome {
+        operations: ops,
+        checksum: sum.value(),
+    }
 }

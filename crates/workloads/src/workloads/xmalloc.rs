@@ -32,7 +32,9 @@ pub fn run(p: &Params) -> Outcome {
                     while i < p.iterations {
                         let mut rng = Rng::stream(p.seed, i);
                         let batch: Vec<Block> = (0..BATCH)
-                            .map(|_| Block::new(rng.range(p.min_size, p.max_size), rng.next_u64() as u8))
+                            .map(|_| {
+                                Block::new(rng.range(p.min_size, p.max_size), rng.next_u64() as u8)
+                            })
                             .collect();
                         if tx.send(batch).is_err() {
                             break;
@@ -58,5 +60,8 @@ pub fn run(p: &Params) -> Outcome {
         }
         sum
     });
-    Outcome { operations: 2 * p.iterations * BATCH as u64, checksum: sum.value() }
+    Outcome {
+        operations: 2 * p.iterations * BATCH as u64,
+        checksum: sum.value(),
+    }
 }
