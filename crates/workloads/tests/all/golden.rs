@@ -1,0 +1,231 @@
+//! Golden checksums: every visible workload run at a tiny size returns the
+//! checksum computed once when it was written, independent of allocator and
+//! thread schedule; workloads whose definition splits global work by index
+//! give the same checksum for 1 and 2 threads.
+
+use allocmux_workloads::{find, Outcome, Params};
+
+/// A tiny size of each visible workload and its expected outcome.
+struct Golden {
+    name: &'static str,
+    iterations: u64,
+    checksum: u64,
+    /// Expected operations; 0 where the count follows std's growth policy
+    /// (reallocs counted from capacity changes), which may change with Rust.
+    operations: u64,
+}
+
+const GOLDEN: &[Golden] = &[
+    Golden {
+        name: "larson",
+        iterations: 2,
+        checksum: 9_863_145_987_598_461_386,
+        operations: 84_000,
+    },
+    Golden {
+        name: "xmalloc",
+        iterations: 20,
+        checksum: 5_516_505_804_429_946_568,
+        operations: 10_240,
+    },
+    Golden {
+        name: "cache-scratch",
+        iterations: 100,
+        checksum: 16_935_354_377_850_715_388,
+        operations: 204,
+    },
+    Golden {
+        name: "cache-thrash",
+        iterations: 100,
+        checksum: 16_935_354_377_850_715_388,
+        operations: 200,
+    },
+    Golden {
+        name: "mstress",
+        iterations: 2,
+        checksum: 10_055_812_122_733_292_401,
+        operations: 0,
+    },
+    Golden {
+        name: "rptest",
+        iterations: 3,
+        checksum: 7_728_143_766_437_424_367,
+        operations: 36_000,
+    },
+    Golden {
+        name: "glibc-simple",
+        iterations: 3,
+        checksum: 5_310_038_004_258_673_159,
+        operations: 38_322,
+    },
+    Golden {
+        name: "glibc-thread",
+        iterations: 20_000,
+        checksum: 8_002_274_582_151_052_488,
+        operations: 44_096,
+    },
+    Golden {
+        name: "alloc-test",
+        iterations: 200_000,
+        checksum: 15_973_636_241_087_704_525,
+        operations: 201_022,
+    },
+    Golden {
+        name: "malloc-large",
+        iterations: 3,
+        checksum: 15_341_216_410_801_987_439,
+        operations: 6,
+    },
+    Golden {
+        name: "vec-grow",
+        iterations: 4,
+        checksum: 1_186_027_169_119_388_380,
+        operations: 0,
+    },
+    Golden {
+        name: "string-build",
+        iterations: 200,
+        checksum: 3_456_786_202_725_938_659,
+        operations: 7_003,
+    },
+    Golden {
+        name: "hashmap-churn",
+        iterations: 20_000,
+        checksum: 15_499_819_683_305_124_271,
+        operations: 20_000,
+    },
+    Golden {
+        name: "btreemap-churn",
+        iterations: 20_000,
+        checksum: 15_499_819_683_305_124_271,
+        operations: 20_000,
+    },
+    Golden {
+        name: "arc-channel",
+        iterations: 2_000,
+        checksum: 1_810_542_215_480_680_467,
+        operations: 12_000,
+    },
+    Golden {
+        name: "json-roundtrip",
+        iterations: 3,
+        checksum: 17_684_429_552_840_145_480,
+        operations: 3,
+    },
+];
+
+/// Workloads whose work is numbered globally, so thread count does not change the checksum.
+const THREAD_INDEPENDENT: &[&str] = &["xmalloc", "cache-scratch", "cache-thrash", "arc-channel"];
+
+fn tiny(g: &Golden) -> Params {
+    let w = find(g.name).unwrap_or_else(|| panic!("{} is registered", g.name));
+    Params {
+        iterations: g.iterations,
+        ..w.quick
+    }
+}
+
+fn run(name: &str, p: &Params) -> Outcome {
+    (find(name).expect("registered").run)(p)
+}
+
+#[test]
+fn every_visible_workload_has_a_golden_entry() {
+    for w in allocmux_workloads::all().iter().filter(|w| !w.hidden) {
+        assert!(
+            GOLDEN.iter().any(|g| g.name == w.name),
+            "no golden entry for {}",
+            w.name
+        );
+    }
+}
+
+#[test]
+fn checksums_match_golden_values() {
+    let mut wrong = Vec::new();
+    for g in GOLDEN {
+        let got = run(g.name, &tiny(g));
+        if got.checksum != g.checksum || (g.operations != 0 && got.operations != g.operations) {
+            wrong.push(format!(
+                "    Golden {{ name: {:?}, iterations: {}, checksum: {}, operations: {} }},",
+                g.name, g.iterations, got.checksum, got.operations
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "outcomes differ from the golden values; got:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn repeated_runs_agree() {
+    for g in GOLDEN {
+        let p = tiny(g);
+        assert_eq!(
+            run(g.name, &p),
+            run(g.name, &p),
+            "{} is not deterministic",
+            g.name
+        );
+    }
+}
+
+#[test]
+fn thread_count_does_not_change_globally_numbered_work() {
+    for g in GOLDEN
+        .iter()
+        .filter(|g| THREAD_INDEPENDENT.contains(&g.name))
+    {
+        let p = tiny(g);
+        let one = run(g.name, &Params { threads: 1, ..p });
+        for threads in [2, 4] {
+            let more = run(g.name, &Params { threads, ..p });
+            assert_eq!(
+                one.checksum, more.checksum,
+                "{} with {threads} threads",
+                g.name
+            );
+        }
+    }
+}
+
+#[test]
+fn thread_count_overrides_work_for_per_thread_workloads() {
+    // Per-thread workloads must still run (and agree with themselves) at 1 and 3 threads.
+    for g in GOLDEN
+        .iter()
+        .filter(|g| find(g.name).expect("registered").multithreaded)
+    {
+        for threads in [1, 3] {
+            let p = Params { threads, ..tiny(g) };
+            assert_eq!(
+                run(g.name, &p),
+                run(g.name, &p),
+                "{} with {threads} threads",
+                g.name
+            );
+        }
+    }
+}
+
+#[test]
+fn seed_changes_the_checksum() {
+    for g in GOLDEN
+        .iter()
+        .filter(|g| !matches!(g.name, "cache-scratch" | "cache-thrash"))
+    {
+        let p = tiny(g);
+        let other = Params {
+            seed: p.seed ^ 0xDEAD_BEEF,
+            ..p
+        };
+        assert_ne!(
+            run(g.name, &p).checksum,
+            run(g.name, &other).checksum,
+            "{} ignores its seed",
+            g.name
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! The workloads crate's integration tests, gathered in one binary to keep link time down.
+
+mod golden;
+mod registry;
