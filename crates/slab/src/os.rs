@@ -1,0 +1,121 @@
+//! The OS layer: the only place that maps, trims, purges and unmaps memory, and reads the
+//! clock used for purge delays.
+//!
+//! Normal builds call `mmap`/`munmap`/`madvise(MADV_DONTNEED)` through `libc`. Under Miri
+//! (`cfg(miri)`) the same functions are served by a test arena built on
+//! [`std::alloc::System`], so unit tests can run the allocator's data structures there.
+//! All functions return null instead of panicking on failure.
+
+pub use imp::{map_aligned, now_ms, purge, unmap};
+
+#[cfg(not(miri))]
+mod imp {
+    use core::ptr;
+
+    /// Maps `size` bytes of zeroed, read-write memory whose start is `align`-aligned
+    /// (`align` a power of two, at least the OS page size). Null on failure.
+    pub fn map_aligned(size: usize, align: usize) -> *mut u8 {
+        let Some(total) = size.checked_add(align) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: an anonymous private mapping with a null hint touches no existing memory.
+        let raw = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                total,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if raw == libc::MAP_FAILED {
+            return ptr::null_mut();
+        }
+        let raw = raw as usize;
+        let start = (raw + align - 1) & !(align - 1);
+        let front = start - raw;
+        let back = total - front - size;
+        if front > 0 {
+            // SAFETY: `[raw, start)` is part of the mapping just created and unused.
+            unsafe { libc::munmap(raw as *mut libc::c_void, front) };
+        }
+        if back > 0 {
+            // SAFETY: `[start + size, raw + total)` is the unused tail of the same mapping.
+            unsafe { libc::munmap((start + size) as *mut libc::c_void, back) };
+        }
+        start as *mut u8
+    }
+
+    /// Returns a region obtained from [`map_aligned`] to the OS.
+    ///
+    /// # Safety
+    /// `p`/`size`/`align` must describe exactly one live mapping from [`map_aligned`] that
+    /// nobody uses any more.
+    pub unsafe fn unmap(p: *mut u8, size: usize, _align: usize) {
+        // SAFETY: the caller guarantees the range is one of our mappings and unused.
+        unsafe { libc::munmap(p as *mut libc::c_void, size) };
+    }
+
+    /// Gives the physical pages of `[p, p + size)` back to the OS; the range stays mapped
+    /// and reads as zero afterwards.
+    ///
+    /// # Safety
+    /// The range must lie inside a live mapping and hold no live data.
+    pub unsafe fn purge(p: *mut u8, size: usize) {
+        // SAFETY: the caller guarantees the range is mapped and unused; DONTNEED on a
+        // private anonymous mapping only drops its pages (they refault as zero).
+        unsafe { libc::madvise(p as *mut libc::c_void, size, libc::MADV_DONTNEED) };
+    }
+
+    /// A coarse monotonic clock in milliseconds (vDSO, no allocation, no lock).
+    pub fn now_ms() -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        (ts.tv_sec as u64) * 1000 + (ts.tv_nsec as u64) / 1_000_000
+    }
+}
+
+#[cfg(miri)]
+mod imp {
+    use core::ptr;
+    use std::alloc::{GlobalAlloc, Layout, System};
+
+    /// Test arena: zeroed memory from `System` with the requested alignment.
+    pub fn map_aligned(size: usize, align: usize) -> *mut u8 {
+        match Layout::from_size_align(size, align) {
+            // SAFETY: the layout has a non-zero size (callers never map 0 bytes).
+            Ok(l) if size > 0 => unsafe { System.alloc_zeroed(l) },
+            _ => ptr::null_mut(),
+        }
+    }
+
+    /// Test arena: frees a region from [`map_aligned`].
+    ///
+    /// # Safety
+    /// `p`/`size`/`align` must describe exactly one region from [`map_aligned`].
+    pub unsafe fn unmap(p: *mut u8, size: usize, align: usize) {
+        // SAFETY: the caller guarantees this is one of our regions with this layout.
+        unsafe { System.dealloc(p, Layout::from_size_align_unchecked(size, align)) };
+    }
+
+    /// Test arena: "purging" zeroes the range, as DONTNEED would.
+    ///
+    /// # Safety
+    /// The range must lie inside a live region and hold no live data.
+    pub unsafe fn purge(p: *mut u8, size: usize) {
+        // SAFETY: the caller guarantees the range is inside one of our regions.
+        unsafe { ptr::write_bytes(p, 0, size) };
+    }
+
+    /// Test arena clock.
+    pub fn now_ms() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static T: AtomicU64 = AtomicU64::new(0);
+        T.fetch_add(1, Ordering::Relaxed)
+    }
+}

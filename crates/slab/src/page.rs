@@ -1,0 +1,237 @@
+//! Pages: the per-span header (one size class, its free lists and counters), free blocks,
+//! and the page-local operations — pop, lazy free-list extension, local push.
+//!
+//! A span is 1..=16 contiguous 64 KiB slots of a segment. Its first slot's [`Page`]
+//! describes it; the other slots' headers only carry `span_offset` (the distance back to
+//! the first slot), so a pointer finds its page in constant time.
+//!
+//! ```text
+//! span start (64 KiB aligned)
+//! | block 0 | block 1 | ... | block extended-1 | never touched ... | tail waste |
+//!   free list: blocks handed back and blocks carved lazily (`extend`)
+//! ```
+//!
+//! Three free lists, as in mimalloc: `free` (allocation pops here), `local_free` (the
+//! owner's frees; swapped into `free` on the slow path so that path runs regularly) and
+//! the heap-wide remote queue (see [`crate::heap`]) for frees from other threads.
+
+use core::ptr;
+
+use crate::list::Link;
+
+/// A free block: its first word links to the next free block.
+#[repr(C)]
+pub struct Block {
+    /// Next free block (null ends the list).
+    pub next: *mut Block,
+}
+
+// SAFETY: reads/writes only the `next` word of a block.
+unsafe impl Link for Block {
+    #[inline]
+    unsafe fn next(this: *mut Self) -> *mut Self {
+        // SAFETY: caller guarantees `this` is a live block.
+        unsafe { (*this).next }
+    }
+    #[inline]
+    unsafe fn set_next(this: *mut Self, next: *mut Self) {
+        // SAFETY: caller guarantees `this` is a live block it owns.
+        unsafe { (*this).next = next }
+    }
+}
+
+/// Bytes of blocks carved per free-list extension (at least one block).
+pub const EXTEND_BYTES: usize = 8 * 1024;
+
+/// Header of a span of one size class (lives in the segment's metadata slot).
+#[repr(C)]
+pub struct Page {
+    /// Free blocks ready for allocation (owner only).
+    pub free: *mut Block,
+    /// Blocks handed out and not yet freed back (to this page's lists).
+    pub used: u32,
+    /// In the heap's full list instead of its class list.
+    pub full: bool,
+    /// Every block on `free` is zero apart from its link word.
+    pub free_is_zero: bool,
+    /// Size class index.
+    pub class: u8,
+    /// The span's memory was zero (fresh from the OS or purged) when it was carved.
+    pub fresh: bool,
+    /// Block size in bytes.
+    pub block_size: usize,
+    /// Blocks freed by the owner since the last slow path.
+    pub local_free: *mut Block,
+    /// First byte of the span.
+    pub start: *mut u8,
+    /// Blocks that fit in the span.
+    pub capacity: u32,
+    /// Blocks carved so far (blocks at or beyond this index were never touched).
+    pub extended: u32,
+    /// Slots covered by the span (0: this slot is not the first slot of a live span).
+    pub span_slots: u32,
+    /// For a non-first slot of a span: how many slots back the first one is.
+    pub span_offset: u32,
+    /// Next page in the heap list this page is on.
+    pub next: *mut Page,
+    /// Previous page in the heap list this page is on.
+    pub prev: *mut Page,
+    /// When this (free) slot was freed, for the purge delay (ms, [`crate::os::now_ms`]).
+    pub freed_at: u64,
+}
+
+impl Page {
+    /// An all-zero page header (also the shape of a never-used slot in fresh memory).
+    pub const EMPTY: Page = Page {
+        free: ptr::null_mut(),
+        used: 0,
+        full: false,
+        free_is_zero: false,
+        class: 0,
+        fresh: false,
+        block_size: 0,
+        local_free: ptr::null_mut(),
+        start: ptr::null_mut(),
+        capacity: 0,
+        extended: 0,
+        span_slots: 0,
+        span_offset: 0,
+        next: ptr::null_mut(),
+        prev: ptr::null_mut(),
+        freed_at: 0,
+    };
+}
+
+/// Wrapper making the read-only sentinel page shareable.
+struct SentinelPage(Page);
+// SAFETY: the sentinel is never written (the allocation fast path only writes a page
+// after seeing a non-null `free`, which the sentinel never has).
+unsafe impl Sync for SentinelPage {}
+
+static SENTINEL: SentinelPage = SentinelPage(Page::EMPTY);
+
+/// The sentinel page a heap's class slot points to when it has no page of that class:
+/// its `free` is null, so the fast path falls through to the slow path without a null
+/// check. It must never be written.
+#[inline(always)]
+pub fn sentinel() -> *mut Page {
+    &SENTINEL.0 as *const Page as *mut Page
+}
+
+/// Pops a block from `free` (which must be non-empty).
+///
+/// # Safety
+/// `page` must be a live page owned by the caller with a non-empty `free` list.
+#[inline(always)]
+pub unsafe fn pop(page: *mut Page) -> *mut u8 {
+    // SAFETY: per the contract, `free` is a valid block of this page.
+    unsafe {
+        let b = (*page).free;
+        debug_assert!(!b.is_null());
+        (*page).free = (*b).next;
+        (*page).used += 1;
+        b as *mut u8
+    }
+}
+
+/// Carves up to [`EXTEND_BYTES`] of never-used blocks onto the (empty) `free` list.
+/// Returns false when the span is fully carved.
+///
+/// # Safety
+/// `page` must be a live page owned by the caller whose `free` list is empty.
+pub unsafe fn extend(page: *mut Page) -> bool {
+    // SAFETY: the page is live and owned; blocks below `capacity` lie inside its span.
+    unsafe {
+        debug_assert!((*page).free.is_null());
+        let remaining = ((*page).capacity - (*page).extended) as usize;
+        if remaining == 0 {
+            return false;
+        }
+        let bsize = (*page).block_size;
+        let n = (EXTEND_BYTES / bsize).clamp(1, remaining);
+        let first = (*page).start.add((*page).extended as usize * bsize);
+        let mut p = first;
+        for _ in 1..n {
+            let next = p.add(bsize);
+            (*(p as *mut Block)).next = next as *mut Block;
+            p = next;
+        }
+        (*(p as *mut Block)).next = ptr::null_mut();
+        (*page).free = first as *mut Block;
+        (*page).extended += n as u32;
+        (*page).free_is_zero = (*page).fresh;
+        true
+    }
+}
+
+/// Moves `local_free` onto the (empty) `free` list. Returns false if it was empty.
+///
+/// # Safety
+/// `page` must be a live page owned by the caller whose `free` list is empty.
+#[inline]
+pub unsafe fn collect_local(page: *mut Page) -> bool {
+    // SAFETY: the page is live and owned by the caller.
+    unsafe {
+        if (*page).local_free.is_null() {
+            return false;
+        }
+        (*page).free = (*page).local_free;
+        (*page).local_free = ptr::null_mut();
+        (*page).free_is_zero = false;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::alloc::{alloc_zeroed, dealloc, Layout};
+
+    /// Carve a page over heap memory and check pop/extend/collect (runs under Miri).
+    #[test]
+    fn free_list_extend_pop_and_local() {
+        let bsize = 48;
+        let span = if cfg!(miri) { 4096 } else { 64 * 1024 };
+        let layout = Layout::from_size_align(span, 4096).unwrap();
+        // SAFETY: non-zero size.
+        let mem = unsafe { alloc_zeroed(layout) };
+        let mut page = Page::EMPTY;
+        page.start = mem;
+        page.block_size = bsize;
+        page.capacity = (span / bsize) as u32;
+        page.fresh = true;
+        let p = &mut page as *mut Page;
+        let mut got = std::collections::BTreeSet::new();
+        // SAFETY: the page describes `mem`, which we own.
+        unsafe {
+            while (*p).free.is_null() && extend(p) {
+                assert!((*p).free_is_zero);
+                while !(*p).free.is_null() {
+                    let b = pop(p);
+                    assert!(b >= mem && b.add(bsize) <= mem.add(span));
+                    assert_eq!((b as usize - mem as usize) % bsize, 0);
+                    assert!(got.insert(b as usize));
+                }
+            }
+            assert_eq!(got.len(), span / bsize);
+            assert_eq!((*p).used as usize, span / bsize);
+            // Free everything locally, then collect and pop again.
+            for &b in &got {
+                let blk = b as *mut Block;
+                (*blk).next = (*p).local_free;
+                (*p).local_free = blk;
+                (*p).used -= 1;
+            }
+            assert!(collect_local(p));
+            assert!(!(*p).free_is_zero);
+            let mut again = 0;
+            while !(*p).free.is_null() {
+                pop(p);
+                again += 1;
+            }
+            assert_eq!(again, got.len());
+            assert!(!extend(p));
+            dealloc(mem, layout);
+        }
+    }
+}

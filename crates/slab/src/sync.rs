@@ -1,0 +1,70 @@
+//! A small shim over atomic pointers so the lock-free lists in [`crate::list`] can be
+//! model-checked with `loom` (`cfg(loom)`) while the allocator itself keeps using
+//! `core::sync::atomic` (whose constructors are `const`, needed for statics).
+
+use core::sync::atomic::Ordering;
+
+/// The operations the lock-free lists need from an atomic pointer.
+pub trait AtomicPtrOps<T> {
+    /// A new atomic holding null.
+    fn null() -> Self;
+    /// Atomic load.
+    fn load(&self, order: Ordering) -> *mut T;
+    /// Atomic swap.
+    fn swap(&self, new: *mut T, order: Ordering) -> *mut T;
+    /// Weak compare-and-exchange.
+    fn compare_exchange_weak(
+        &self,
+        current: *mut T,
+        new: *mut T,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut T, *mut T>;
+}
+
+impl<T> AtomicPtrOps<T> for core::sync::atomic::AtomicPtr<T> {
+    #[inline]
+    fn null() -> Self {
+        Self::new(core::ptr::null_mut())
+    }
+    #[inline]
+    fn load(&self, order: Ordering) -> *mut T {
+        self.load(order)
+    }
+    #[inline]
+    fn swap(&self, new: *mut T, order: Ordering) -> *mut T {
+        self.swap(new, order)
+    }
+    #[inline]
+    fn compare_exchange_weak(
+        &self,
+        current: *mut T,
+        new: *mut T,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut T, *mut T> {
+        self.compare_exchange_weak(current, new, success, failure)
+    }
+}
+
+#[cfg(loom)]
+impl<T> AtomicPtrOps<T> for loom::sync::atomic::AtomicPtr<T> {
+    fn null() -> Self {
+        Self::new(core::ptr::null_mut())
+    }
+    fn load(&self, order: Ordering) -> *mut T {
+        self.load(order)
+    }
+    fn swap(&self, new: *mut T, order: Ordering) -> *mut T {
+        self.swap(new, order)
+    }
+    fn compare_exchange_weak(
+        &self,
+        current: *mut T,
+        new: *mut T,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut T, *mut T> {
+        self.compare_exchange_weak(current, new, success, failure)
+    }
+}

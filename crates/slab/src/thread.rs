@@ -1,0 +1,122 @@
+//! Thread state: the per-thread heap pointer and thread-exit hand-over.
+//!
+//! The heap pointer is a `const`-initialised `thread_local!` `Cell<*mut Heap>`; its type
+//! has no `Drop`, so Rust registers no TLS destructor and first access never allocates.
+//! Thread exit is caught by a `pthread_key_create` destructor (the key's value is the
+//! heap), registered once through an atomic state machine — no `Once`, no allocation —
+//! and eagerly from an `.init_array` constructor, so the key exists before any thread can
+//! race on creating it (that is also why no thread can be spinning on the key state when
+//! another thread forks: the only spin happens before `main`).
+
+use core::cell::Cell;
+use core::ptr;
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+
+use crate::heap::{self, Heap};
+
+thread_local! {
+    static HEAP: Cell<*mut Heap> = const { Cell::new(ptr::null_mut()) };
+}
+
+const KEY_NONE: u8 = 0;
+const KEY_BUSY: u8 = 1;
+const KEY_READY: u8 = 2;
+const KEY_FAILED: u8 = 3;
+
+static KEY_STATE: AtomicU8 = AtomicU8::new(KEY_NONE);
+static KEY: AtomicU32 = AtomicU32::new(0);
+
+/// The calling thread's heap, or null if it has none (yet, or any more).
+#[inline(always)]
+pub fn current() -> *mut Heap {
+    HEAP.try_with(Cell::get).unwrap_or(ptr::null_mut())
+}
+
+/// Gives the calling thread a heap (adopted or new) and registers its exit hook.
+/// Null if memory is exhausted.
+#[cold]
+#[inline(never)]
+pub fn init_current() -> *mut Heap {
+    let h = current();
+    if !h.is_null() {
+        return h;
+    }
+    let h = heap::acquire();
+    if h.is_null() {
+        return h;
+    }
+    // Publish before `pthread_setspecific`: if that allocates, it re-enters with a heap.
+    if HEAP.try_with(|c| c.set(h)).is_err() {
+        // No TLS any more: give the heap straight back.
+        // SAFETY: we own `h` and never use it again.
+        unsafe { heap::abandon(h) };
+        return ptr::null_mut();
+    }
+    if let Some(key) = key() {
+        // SAFETY: `key` is a valid key; the value is only read by `on_thread_exit`.
+        unsafe { libc::pthread_setspecific(key, h as *const libc::c_void) };
+    }
+    h
+}
+
+fn key() -> Option<libc::pthread_key_t> {
+    loop {
+        match KEY_STATE.load(Ordering::Acquire) {
+            KEY_READY => return Some(KEY.load(Ordering::Relaxed) as libc::pthread_key_t),
+            KEY_FAILED => return None,
+            KEY_NONE => {
+                if KEY_STATE
+                    .compare_exchange(KEY_NONE, KEY_BUSY, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    let mut k: libc::pthread_key_t = 0;
+                    // SAFETY: `k` is writable; the destructor is a valid `extern "C" fn`.
+                    let r = unsafe { libc::pthread_key_create(&mut k, Some(on_thread_exit)) };
+                    if r == 0 {
+                        KEY.store(k as u32, Ordering::Relaxed);
+                        KEY_STATE.store(KEY_READY, Ordering::Release);
+                    } else {
+                        KEY_STATE.store(KEY_FAILED, Ordering::Release);
+                    }
+                }
+            }
+            _ => core::hint::spin_loop(),
+        }
+    }
+}
+
+/// Runs for each exiting thread that had a heap: abandon it for others to adopt.
+extern "C" fn on_thread_exit(arg: *mut libc::c_void) {
+    let h = arg as *mut Heap;
+    if h.is_null() {
+        return;
+    }
+    let _ = HEAP.try_with(|c| {
+        if c.get() == h {
+            c.set(ptr::null_mut())
+        }
+    });
+    // SAFETY: `h` was this thread's heap and the thread no longer refers to it: later
+    // frees from this thread see a different (or no) heap and take the remote path.
+    unsafe { heap::abandon(h) };
+}
+
+#[cfg(all(target_os = "linux", not(miri)))]
+extern "C" fn create_key_early() {
+    let _ = key();
+}
+
+/// Creates the thread-exit key before `main`, while the process is single-threaded.
+#[cfg(all(target_os = "linux", not(miri)))]
+#[used]
+#[link_section = ".init_array"]
+static CREATE_KEY_EARLY: extern "C" fn() = create_key_early;
+
+/// Releases the calling thread's idle memory now (remote frees, empty pages, purge).
+pub fn collect() {
+    let h = current();
+    if !h.is_null() {
+        // SAFETY: the calling thread owns its heap.
+        unsafe { heap::release_idle(h) };
+    }
+}
