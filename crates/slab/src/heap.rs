@@ -628,6 +628,27 @@ pub fn scavenge_one() {
     }
 }
 
+/// Takes every abandoned heap, releases its idle memory (processing its remote frees),
+/// and puts them all back.
+pub fn scavenge_all() {
+    let first = ABANDONED.take_all();
+    if first.is_null() {
+        return;
+    }
+    // SAFETY: `take_all` made us the sole owner of the whole chain of (live) heaps.
+    unsafe {
+        let mut h = first;
+        let mut last = first;
+        while !h.is_null() {
+            release_idle(h);
+            stats::SCAVENGED.add(1);
+            last = h;
+            h = (*h).abandoned_next;
+        }
+        ABANDONED.push_chain(first, last);
+    }
+}
+
 /// Sums the per-heap counters: (bytes in use, remote frees processed).
 pub fn heap_totals() -> (usize, usize) {
     let mut in_use = 0usize;

@@ -148,9 +148,9 @@ pub fn stats() -> SlabStats {
     }
 }
 
-/// Releases the calling thread's idle memory now: processes its remote frees, gives
-/// empty pages back, unmaps empty segments and purges free pages without waiting for
-/// the purge delay (like `mi_collect(true)`).
+/// Releases idle memory now: the calling thread's heap and every abandoned heap process
+/// their remote frees, give empty pages back, unmap empty segments and purge free pages
+/// without waiting for the purge delay (like `mi_collect(true)`).
 pub fn collect() {
     thread::collect();
 }

@@ -112,11 +112,13 @@ extern "C" fn create_key_early() {
 #[link_section = ".init_array"]
 static CREATE_KEY_EARLY: extern "C" fn() = create_key_early;
 
-/// Releases the calling thread's idle memory now (remote frees, empty pages, purge).
+/// Releases the calling thread's idle memory now (remote frees, empty pages, purge),
+/// and that of every abandoned heap.
 pub fn collect() {
     let h = current();
     if !h.is_null() {
         // SAFETY: the calling thread owns its heap.
         unsafe { heap::release_idle(h) };
     }
+    heap::scavenge_all();
 }

@@ -16,7 +16,13 @@ fn boundaries() -> Vec<usize> {
         let s = class_size(c);
         v.extend([s - 1, s, s + 1]);
     }
-    for s in [MEDIUM_MAX + PAGE_SIZE, 1 << 20, (4 << 20) - 4096, 4 << 20, (4 << 20) + 1] {
+    for s in [
+        MEDIUM_MAX + PAGE_SIZE,
+        1 << 20,
+        (4 << 20) - 4096,
+        4 << 20,
+        (4 << 20) + 1,
+    ] {
         v.extend([s - 1, s, s + 1]);
     }
     v.sort();
@@ -35,7 +41,11 @@ fn positions(n: usize) -> Box<dyn Iterator<Item = usize>> {
     if n <= 4 * 1024 {
         Box::new(0..n)
     } else {
-        Box::new((0..256).chain((256..n - 256).step_by(251)).chain(n - 256..n))
+        Box::new(
+            (0..256)
+                .chain((256..n - 256).step_by(251))
+                .chain(n - 256..n),
+        )
     }
 }
 

@@ -68,9 +68,16 @@ fn free_items(p: *mut u64) {
         let words = *p as usize;
         let key = *p.add(1) ^ 1;
         for i in 1..words {
-            assert_eq!(*p.add(i), key ^ i as u64, "corrupted object word {i}/{words}");
+            assert_eq!(
+                *p.add(i),
+                key ^ i as u64,
+                "corrupted object word {i}/{words}"
+            );
         }
-        dealloc(p as *mut u8, Layout::from_size_align_unchecked(words * 8, 8));
+        dealloc(
+            p as *mut u8,
+            Layout::from_size_align_unchecked(words * 8, 8),
+        );
     }
 }
 
@@ -204,7 +211,11 @@ unsafe fn check_addr(p: *const u8, n: usize) {
     for i in 0..words {
         // SAFETY: inside the block.
         let v = unsafe { w.add(i).read_unaligned() };
-        assert_eq!(v, word_pat(w as usize + i * 8), "corruption at word {i} of {n}-byte block");
+        assert_eq!(
+            v,
+            word_pat(w as usize + i * 8),
+            "corruption at word {i} of {n}-byte block"
+        );
     }
     for i in words * 8..n {
         // SAFETY: inside the block.
@@ -264,7 +275,10 @@ fn random_cross_thread() {
                         }
                     }
                 }
-                inboxes[(t + 1) % RT_THREADS].lock().unwrap().append(&mut outgoing);
+                inboxes[(t + 1) % RT_THREADS]
+                    .lock()
+                    .unwrap()
+                    .append(&mut outgoing);
                 for o in live {
                     free_obj(o);
                 }
