@@ -110,7 +110,12 @@ fn list_prints_the_registry_as_json_lines() {
 
 #[test]
 fn crash_workload_aborts() {
-    let out = runner(&["--workload", "crash"]);
+    // Run in the temp dir so that a core dump, where enabled, lands outside the tree.
+    let out = Command::new(env!("CARGO_BIN_EXE_allocmux-runner"))
+        .args(["--workload", "crash"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("the runner binary starts");
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
 }
