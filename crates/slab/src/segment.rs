@@ -36,7 +36,7 @@ pub const KIND_LARGE: u8 = 2;
 
 /// Owner value of large-object headers: never equal to a heap pointer (nor null), so the
 /// free fast path's owner comparison fails for them.
-pub const LARGE_OWNER: *mut Heap = 8 as *mut Heap;
+pub const LARGE_OWNER: *mut Heap = ptr::NonNull::<Heap>::dangling().as_ptr();
 
 /// Segment header (slot 0 of a small segment, or the header page of a large object).
 #[repr(C)]

@@ -46,7 +46,7 @@ pub const fn class_of_computed(size: usize) -> usize {
         if size == 0 {
             0
         } else {
-            (size + 7) / 8 - 1
+            size.div_ceil(8) - 1
         }
     } else {
         let s = size - 1;

@@ -99,6 +99,12 @@ impl OwnedCounter {
     }
 }
 
+impl Default for Counter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Bytes mapped from the OS.
 pub static MAPPED: Counter = Counter::new();
 /// Segments mapped.

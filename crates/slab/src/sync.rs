@@ -47,7 +47,7 @@ impl<T> AtomicPtrOps<T> for core::sync::atomic::AtomicPtr<T> {
     }
 }
 
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 impl<T> AtomicPtrOps<T> for loom::sync::atomic::AtomicPtr<T> {
     fn null() -> Self {
         Self::new(core::ptr::null_mut())

@@ -242,7 +242,7 @@ fn random_cross_thread() {
         .map(|t| {
             let inboxes = inboxes.clone();
             std::thread::spawn(move || {
-                let mut r = Rng(0xDEAD_BEEF_1234_5678 ^ (t as u64 + 1) * 0x1_0000_0001);
+                let mut r = Rng(0xDEAD_BEEF_1234_5678 ^ ((t as u64 + 1) * 0x1_0000_0001));
                 let mut live: Vec<Obj> = Vec::new();
                 let mut outgoing: Vec<Obj> = Vec::new();
                 let mut ops = 0usize;
