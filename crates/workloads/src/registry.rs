@@ -195,7 +195,7 @@ static WORKLOADS: &[Workload] = &[
         name: "arc-channel",
         description: "Box and Arc messages sent through std::sync::mpsc and dropped on the receiving thread",
         class: PatternClass::ProducerConsumer,
-        default: p(2, 5_000_000, 16, 256),
+        default: p(2, 4_000_000, 16, 256),
         quick: p(2, 400_000, 16, 256),
         multithreaded: true,
         hidden: false,

@@ -1,4 +1,4 @@
-//! btreemap-churn: `BTreeMap<String, u64>` inserts and removes (see [`super::map_churn`]).
+//! btreemap-churn: `BTreeMap<String, u64>` inserts and removes (shared core: `map_churn.rs`).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! cache-scratch: passive false sharing (see [`super::false_sharing`]).
+//! cache-scratch: passive false sharing (shared core: `false_sharing.rs`).
 
 use crate::{Outcome, Params};
 

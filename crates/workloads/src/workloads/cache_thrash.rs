@@ -1,4 +1,4 @@
-//! cache-thrash: active false sharing (see [`super::false_sharing`]).
+//! cache-thrash: active false sharing (shared core: `false_sharing.rs`).
 
 use crate::{Outcome, Params};
 

@@ -1,4 +1,4 @@
-//! hashmap-churn: `HashMap<String, u64>` inserts and removes (see [`super::map_churn`]).
+//! hashmap-churn: `HashMap<String, u64>` inserts and removes (shared core: `map_churn.rs`).
 //!
 //! The map uses SipHash with fixed keys (`DefaultHasher::new()`), not the
 //! per-process random `RandomState`, so the table layout, and hence the
