@@ -2,6 +2,13 @@
 //! each task to its own module.
 
 mod cmd;
+mod gate;
+mod machine;
+mod matrix;
+mod merge;
+mod micro;
+mod report;
+mod results;
 mod test;
 
 use std::process::ExitCode;
@@ -20,18 +27,24 @@ struct Cli {
 enum Task {
     /// Run fmt, clippy and the test suite once per allocator backend.
     Test(test::TestArgs),
-    /// Build the runner once per backend and run the workload matrix (not implemented yet).
-    BenchMatrix,
+    /// Build the runner once per backend, run the workload matrix and write the report.
+    BenchMatrix(matrix::MatrixArgs),
+    /// Run the criterion micro-benchmarks once per backend and add them to a matrix report.
+    BenchMicro(micro::MicroArgs),
+    /// Fail a change whose allocation performance regressed (see ci/gate.toml).
+    BenchGate(gate::GateArgs),
+    /// Join the results of `bench-matrix --shard` runs into one report.
+    Merge(merge::MergeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.task {
-        Task::Test(args) => test::run(&args),
-        Task::BenchMatrix => {
-            eprintln!("cargo xtask bench-matrix: not implemented yet (the workload matrix is being built; see the open issue).");
-            return ExitCode::from(2);
-        }
+    let result = match &cli.task {
+        Task::Test(args) => test::run(args),
+        Task::BenchMatrix(args) => matrix::run(args),
+        Task::Merge(args) => merge::run(args),
+        Task::BenchMicro(args) => micro::run(args),
+        Task::BenchGate(args) => gate::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,169 @@
+//! The gate's statistics: paired ratios, a bootstrap confidence interval of
+//! their geometric mean, and the verdict rule.
+//!
+//! Why a bootstrap of paired ratios: base and candidate run interleaved
+//! (A B A B …), so each pair saw nearly the same machine state; the ratio
+//! within a pair cancels most drift. The bootstrap makes no assumption about
+//! the ratios' distribution (run times are skewed and often bimodal on shared
+//! machines), and resampling is seeded so a verdict can be reproduced exactly.
+
+use allocmux_workloads::Rng;
+use serde::{Deserialize, Serialize};
+
+/// What the gate concludes about one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The candidate is worse beyond the threshold, with confidence.
+    Regression,
+    /// The candidate is better beyond the threshold, with confidence.
+    Improvement,
+    /// No change beyond the threshold can be shown.
+    Unchanged,
+}
+
+impl Verdict {
+    /// A short word for tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Regression => "REGRESSION",
+            Verdict::Improvement => "improvement",
+            Verdict::Unchanged => "ok",
+        }
+    }
+}
+
+/// A ratio's point estimate and confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RatioEstimate {
+    /// Geometric mean of the ratios.
+    pub ratio: f64,
+    /// Lower end of the confidence interval.
+    pub low: f64,
+    /// Upper end of the confidence interval.
+    pub high: f64,
+}
+
+/// Geometric mean of positive numbers (0 for an empty slice).
+pub fn geometric_mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp()
+}
+
+/// Percentile bootstrap of the geometric mean of `ratios` at `confidence`
+/// (e.g. 0.95), with `resamples` resamples from a fixed seed.
+pub fn bootstrap(ratios: &[f64], confidence: f64, resamples: usize, seed: u64) -> RatioEstimate {
+    let ratio = geometric_mean(ratios);
+    if ratios.len() < 2 {
+        return RatioEstimate {
+            ratio,
+            low: ratio,
+            high: ratio,
+        };
+    }
+    let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
+    let mut rng = Rng::new(seed);
+    let mut means: Vec<f64> = (0..resamples.max(100))
+        .map(|_| {
+            let sum: f64 = (0..logs.len()).map(|_| logs[rng.index(logs.len())]).sum();
+            sum / logs.len() as f64
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let tail = (1.0 - confidence) / 2.0;
+    let at = |q: f64| {
+        means[((q * (means.len() - 1) as f64).round() as usize).min(means.len() - 1)].exp()
+    };
+    RatioEstimate {
+        ratio,
+        low: at(tail),
+        high: at(1.0 - tail),
+    }
+}
+
+/// Verdict for a throughput ratio (candidate / base, higher is better): a
+/// regression only when the whole interval lies below `1 - threshold`.
+pub fn throughput_verdict(est: &RatioEstimate, threshold: f64) -> Verdict {
+    if est.high < 1.0 - threshold {
+        Verdict::Regression
+    } else if est.low > 1.0 + threshold {
+        Verdict::Improvement
+    } else {
+        Verdict::Unchanged
+    }
+}
+
+/// Verdict for an instruction-count ratio (candidate / base, lower is
+/// better); counts are deterministic, so the ratio is compared directly.
+pub fn instructions_verdict(ratio: f64, threshold: f64) -> Verdict {
+    if ratio > 1.0 + threshold {
+        Verdict::Regression
+    } else if ratio < 1.0 - threshold {
+        Verdict::Improvement
+    } else {
+        Verdict::Unchanged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometric_mean_of_known_numbers() {
+        assert!((geometric_mean(&[1.0, 4.0]) - 2.0).abs() < 1e-12);
+        assert!((geometric_mean(&[0.5, 2.0, 1.0]) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_clear_slowdown_is_a_regression() {
+        let ratios = [0.91, 0.92, 0.93, 0.90, 0.92, 0.94, 0.91, 0.93, 0.92, 0.90];
+        let est = bootstrap(&ratios, 0.95, 5000, 1);
+        assert!(est.low < est.ratio && est.ratio < est.high);
+        assert!(est.high < 0.95, "{est:?}");
+        assert_eq!(throughput_verdict(&est, 0.05), Verdict::Regression);
+    }
+
+    #[test]
+    fn noise_around_one_is_unchanged() {
+        let ratios = [0.97, 1.04, 0.99, 1.02, 0.94, 1.05, 1.00, 0.98, 1.03, 0.96];
+        let est = bootstrap(&ratios, 0.95, 5000, 1);
+        assert!(est.low < 1.0 && est.high > 1.0, "{est:?}");
+        assert_eq!(throughput_verdict(&est, 0.05), Verdict::Unchanged);
+    }
+
+    #[test]
+    fn a_wide_interval_does_not_fail_even_with_a_low_mean() {
+        // Mean well below 0.95, but one pair says "faster": not enough evidence.
+        let ratios = [0.80, 0.85, 1.10, 0.82, 1.05];
+        let est = bootstrap(&ratios, 0.95, 5000, 1);
+        assert!(est.ratio < 0.95);
+        assert_eq!(throughput_verdict(&est, 0.05), Verdict::Unchanged);
+    }
+
+    #[test]
+    fn a_clear_speedup_is_an_improvement() {
+        let ratios = [1.20, 1.22, 1.19, 1.25, 1.21, 1.18];
+        let est = bootstrap(&ratios, 0.95, 5000, 1);
+        assert_eq!(throughput_verdict(&est, 0.05), Verdict::Improvement);
+    }
+
+    #[test]
+    fn the_bootstrap_is_reproducible() {
+        let ratios = [0.97, 1.04, 0.99, 1.02, 0.94];
+        assert_eq!(
+            bootstrap(&ratios, 0.95, 2000, 9),
+            bootstrap(&ratios, 0.95, 2000, 9)
+        );
+    }
+
+    #[test]
+    fn instruction_counts_use_the_tight_threshold() {
+        assert_eq!(instructions_verdict(1.011, 0.01), Verdict::Regression);
+        assert_eq!(instructions_verdict(1.009, 0.01), Verdict::Unchanged);
+        assert_eq!(instructions_verdict(1.0, 0.01), Verdict::Unchanged);
+        assert_eq!(instructions_verdict(0.95, 0.01), Verdict::Improvement);
+    }
+}

@@ -1,0 +1,592 @@
+//! Statistics of a matrix run: per-cell medians and spreads over the
+//! successful repetitions, throughput and memory relative to the system
+//! allocator in the same workload × threads row, the best backend per row, and
+//! the recommendation (geometric means over the rows every compared backend
+//! has data for).
+
+use std::collections::BTreeMap;
+
+use crate::results::{MatrixResults, RunStatus};
+
+/// Name of the baseline backend every ratio is relative to.
+pub const BASELINE: &str = "system";
+
+/// Two scores closer than this (relative) are called a tie in the text.
+pub const TIE: f64 = 0.03;
+
+/// Median of `values`, or `None` when there are none. An even count takes the
+/// mean of the two middle values. NaNs are ignored.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Geometric mean of `values`, or `None` when there are none or one of them
+/// is not a positive finite number (a ratio of zero has no geometric mean).
+pub fn geometric_mean(values: &[f64]) -> Option<f64> {
+    if values.is_empty() || values.iter().any(|x| !x.is_finite() || *x <= 0.0) {
+        return None;
+    }
+    let mean_ln = values.iter().map(|x| x.ln()).sum::<f64>() / values.len() as f64;
+    Some(mean_ln.exp())
+}
+
+/// The median of a set of measurements with their minimum and maximum.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Median.
+    pub median: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Spread {
+    /// Median, min and max of `values`, or `None` when there are none.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let median = median(values)?;
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some(Spread { median, min, max })
+    }
+
+    /// Every value divided by `base` (a spread relative to a baseline).
+    pub fn relative_to(self, base: f64) -> Spread {
+        Spread {
+            median: self.median / base,
+            min: self.min / base,
+            max: self.max / base,
+        }
+    }
+}
+
+/// What a cell has to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellState {
+    /// Every repetition succeeded.
+    Ok,
+    /// Some repetitions succeeded, some did not; the numbers use the successful ones.
+    Partial,
+    /// No repetition succeeded; most of them failed.
+    Failed,
+    /// No repetition succeeded; most of them timed out.
+    Timeout,
+    /// No repetition succeeded; most of them computed a different checksum.
+    Mismatch,
+    /// The cell never ran (a shard missing, a backend that was skipped).
+    NotRun,
+}
+
+impl CellState {
+    /// Whether the cell has numbers.
+    pub fn has_data(self) -> bool {
+        matches!(self, CellState::Ok | CellState::Partial)
+    }
+}
+
+/// One workload × backend × threads cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Backend name.
+    pub backend: String,
+    /// What the cell shows.
+    pub state: CellState,
+    /// Repetitions recorded.
+    pub reps: usize,
+    /// Repetitions that succeeded (the statistics use only these).
+    pub ok: usize,
+    /// Repetitions that crashed or printed no valid record.
+    pub failed: usize,
+    /// Repetitions killed after the time limit.
+    pub timeout: usize,
+    /// Repetitions whose checksum disagreed with the other backends.
+    pub mismatch: usize,
+    /// Throughput in operations per second: median, min, max.
+    pub throughput: Option<Spread>,
+    /// Throughput relative to the system allocator's median in the same row.
+    pub relative: Option<Spread>,
+    /// Median peak resident set size, in bytes.
+    pub peak_rss: Option<f64>,
+    /// Median peak RSS relative to the system allocator's in the same row.
+    pub rss_relative: Option<f64>,
+}
+
+/// One workload at one thread count: a cell per backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Workload name.
+    pub workload: String,
+    /// Pattern class of the workload.
+    pub class: String,
+    /// Thread count.
+    pub threads: usize,
+    /// How tables name the row: the workload, plus the thread count when the
+    /// workload ran at more than one.
+    pub label: String,
+    /// One cell per backend, in [`Summary::backends`] order.
+    pub cells: Vec<Cell>,
+    /// The system allocator's median throughput in this row, if it has one.
+    pub baseline: Option<f64>,
+    /// Index into `cells` of the fastest backend, when at least two have data.
+    pub best: Option<usize>,
+}
+
+impl Row {
+    /// Whether the row's numbers are relative to the system allocator.
+    pub fn is_relative(&self) -> bool {
+        self.baseline.is_some()
+    }
+}
+
+/// One repetition that did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Workload name.
+    pub workload: String,
+    /// Backend name.
+    pub backend: String,
+    /// Thread count.
+    pub threads: usize,
+    /// Repetition number.
+    pub rep: u32,
+    /// How it ended.
+    pub status: RunStatus,
+    /// What went wrong (empty when the matrix recorded nothing).
+    pub error: String,
+}
+
+/// A backend's score in a ranking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// Backend name.
+    pub backend: String,
+    /// Geometric mean of its per-row ratios.
+    pub value: f64,
+}
+
+/// The throughput ranking within one pattern class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassRanking {
+    /// Pattern class.
+    pub class: String,
+    /// Complete rows of that class the ranking uses.
+    pub rows: usize,
+    /// Fastest first.
+    pub ranking: Vec<Score>,
+}
+
+/// What the numbers recommend, and on which data.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Recommendation {
+    /// Backends in the rankings.
+    pub compared: Vec<String>,
+    /// Backends left out of the rankings, with the reason.
+    pub excluded: Vec<(String, String)>,
+    /// Rows every compared backend has data for (the rankings use only these).
+    pub rows_used: usize,
+    /// Rows left out, by label, with the reason.
+    pub rows_skipped: Vec<(String, String)>,
+    /// Whether the ratios are relative to the system allocator (otherwise to
+    /// the geometric mean of the compared backends in each row).
+    pub relative_to_system: bool,
+    /// Geometric mean of relative throughput, fastest first.
+    pub overall: Vec<Score>,
+    /// The same per pattern class, in workload order of the classes.
+    pub by_class: Vec<ClassRanking>,
+    /// Geometric mean of relative peak RSS, smallest first.
+    pub memory: Vec<Score>,
+}
+
+/// Everything the renderers need: per-cell statistics, rankings and the
+/// recommendation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// When the run started.
+    pub started: String,
+    /// `"quick"` or `"full"`.
+    pub mode: String,
+    /// Backend names, in report order (columns of every table).
+    pub backends: Vec<String>,
+    /// Workload × threads rows, in registry order.
+    pub rows: Vec<Row>,
+    /// Every repetition that did not succeed, in the order they ran.
+    pub failures: Vec<Failure>,
+    /// The rankings and what they are based on.
+    pub recommendation: Recommendation,
+}
+
+impl Summary {
+    /// Whether any row has the system allocator's numbers to compare with.
+    pub fn has_baseline(&self) -> bool {
+        self.rows.iter().any(Row::is_relative)
+    }
+
+    /// Rows without system data (their numbers are absolute).
+    pub fn absolute_rows(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| !r.is_relative())
+    }
+
+    /// `(row, cell)` of every cell that has no successful repetition but ran.
+    pub fn failed_cells(&self) -> impl Iterator<Item = (&Row, &Cell)> {
+        self.rows.iter().flat_map(|r| {
+            r.cells
+                .iter()
+                .filter(|c| {
+                    matches!(
+                        c.state,
+                        CellState::Failed | CellState::Timeout | CellState::Mismatch
+                    )
+                })
+                .map(move |c| (r, c))
+        })
+    }
+
+    /// `(row, cell)` of every cell where some, not all, repetitions failed.
+    pub fn partial_cells(&self) -> impl Iterator<Item = (&Row, &Cell)> {
+        self.rows.iter().flat_map(|r| {
+            r.cells
+                .iter()
+                .filter(|c| c.state == CellState::Partial)
+                .map(move |c| (r, c))
+        })
+    }
+}
+
+/// Computes the statistics, rankings and recommendation of a matrix run.
+pub fn summarize(results: &MatrixResults) -> Summary {
+    // Columns: the declared backends, then any that only appear in runs.
+    let mut backends: Vec<String> = results.backends.iter().map(|b| b.name.clone()).collect();
+    for run in &results.runs {
+        if !backends.contains(&run.backend) {
+            backends.push(run.backend.clone());
+        }
+    }
+    // Keep the baseline first whatever the file says.
+    if let Some(i) = backends.iter().position(|b| b == BASELINE) {
+        let b = backends.remove(i);
+        backends.insert(0, b);
+    }
+
+    // Rows: workloads in registry order, then any only in runs; threads ascending.
+    let mut workloads: Vec<(String, String)> = results
+        .workloads
+        .iter()
+        .map(|w| (w.name.clone(), w.class.clone()))
+        .collect();
+    for run in &results.runs {
+        if !workloads.iter().any(|(w, _)| *w == run.workload) {
+            workloads.push((run.workload.clone(), "unclassified".to_string()));
+        }
+    }
+    let mut threads: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for run in &results.runs {
+        let t = threads.entry(run.workload.as_str()).or_default();
+        if !t.contains(&run.threads) {
+            t.push(run.threads);
+        }
+    }
+
+    let mut rows = Vec::new();
+    for (workload, class) in &workloads {
+        let Some(counts) = threads.get(workload.as_str()) else {
+            continue; // declared but never ran
+        };
+        let mut counts = counts.clone();
+        counts.sort_unstable();
+        for &t in &counts {
+            let label = if counts.len() > 1 {
+                format!("{workload} ({t}t)")
+            } else {
+                workload.clone()
+            };
+            rows.push(build_row(results, workload, class, t, label, &backends));
+        }
+    }
+
+    let failures = results
+        .runs
+        .iter()
+        .filter(|r| r.status != RunStatus::Ok || r.record.is_none())
+        .map(|r| Failure {
+            workload: r.workload.clone(),
+            backend: r.backend.clone(),
+            threads: r.threads,
+            rep: r.rep,
+            status: if r.status == RunStatus::Ok {
+                RunStatus::Failed
+            } else {
+                r.status
+            },
+            error: match (&r.error, r.status) {
+                (Some(e), _) => e.trim().to_string(),
+                (None, RunStatus::Ok) => "the run succeeded but recorded no result".to_string(),
+                (None, _) => String::new(),
+            },
+        })
+        .collect();
+
+    let recommendation = recommend(&rows, &backends);
+    Summary {
+        started: results.started.clone(),
+        mode: results.mode.clone(),
+        backends,
+        rows,
+        failures,
+        recommendation,
+    }
+}
+
+fn build_row(
+    results: &MatrixResults,
+    workload: &str,
+    class: &str,
+    threads: usize,
+    label: String,
+    backends: &[String],
+) -> Row {
+    let mut cells: Vec<Cell> = backends
+        .iter()
+        .map(|backend| {
+            let runs = results.runs.iter().filter(|r| {
+                r.workload == workload && r.threads == threads && r.backend == *backend
+            });
+            let mut cell = Cell {
+                backend: backend.clone(),
+                state: CellState::NotRun,
+                reps: 0,
+                ok: 0,
+                failed: 0,
+                timeout: 0,
+                mismatch: 0,
+                throughput: None,
+                relative: None,
+                peak_rss: None,
+                rss_relative: None,
+            };
+            let mut ops = Vec::new();
+            let mut rss = Vec::new();
+            for run in runs {
+                cell.reps += 1;
+                match (run.status, &run.record) {
+                    (RunStatus::Ok, Some(rec)) => {
+                        cell.ok += 1;
+                        ops.push(rec.ops_per_sec);
+                        rss.push(rec.peak_rss_bytes as f64);
+                    }
+                    (RunStatus::Ok, None) | (RunStatus::Failed, _) => cell.failed += 1,
+                    (RunStatus::Timeout, _) => cell.timeout += 1,
+                    (RunStatus::ChecksumMismatch, _) => cell.mismatch += 1,
+                }
+            }
+            cell.throughput = Spread::of(&ops);
+            cell.peak_rss = median(&rss);
+            cell.state = if cell.reps == 0 {
+                CellState::NotRun
+            } else if cell.ok == cell.reps {
+                CellState::Ok
+            } else if cell.ok > 0 {
+                CellState::Partial
+            } else if cell.failed >= cell.timeout && cell.failed >= cell.mismatch {
+                CellState::Failed
+            } else if cell.timeout >= cell.mismatch {
+                CellState::Timeout
+            } else {
+                CellState::Mismatch
+            };
+            cell
+        })
+        .collect();
+
+    let base_cell = cells.iter().find(|c| c.backend == BASELINE);
+    let baseline = base_cell
+        .and_then(|c| c.throughput)
+        .map(|s| s.median)
+        .filter(|m| *m > 0.0);
+    let baseline_rss = base_cell.and_then(|c| c.peak_rss).filter(|m| *m > 0.0);
+    for cell in &mut cells {
+        if let (Some(base), Some(t)) = (baseline, cell.throughput) {
+            cell.relative = Some(t.relative_to(base));
+        }
+        if let (Some(base), Some(r)) = (baseline_rss, cell.peak_rss) {
+            cell.rss_relative = Some(r / base);
+        }
+    }
+
+    let with_data: Vec<(usize, f64)> = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.throughput.map(|t| (i, t.median)))
+        .collect();
+    let best = if with_data.len() >= 2 {
+        with_data
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| *i)
+    } else {
+        None
+    };
+
+    Row {
+        workload: workload.to_string(),
+        class: class.to_string(),
+        threads,
+        label,
+        cells,
+        baseline,
+        best,
+    }
+}
+
+/// Sorts scores by value, best first (`descending`) or smallest first.
+fn sorted(mut scores: Vec<Score>, descending: bool) -> Vec<Score> {
+    scores.sort_by(|a, b| {
+        if descending {
+            b.value.total_cmp(&a.value)
+        } else {
+            a.value.total_cmp(&b.value)
+        }
+    });
+    scores
+}
+
+/// Geometric mean per compared backend of `metric(cell) / base(row)` over `rows`.
+fn rank(
+    rows: &[&Row],
+    compared: &[usize],
+    backends: &[String],
+    metric: impl Fn(&Cell) -> Option<f64>,
+    baseline_index: Option<usize>,
+    descending: bool,
+) -> Vec<Score> {
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); compared.len()];
+    for row in rows {
+        let values: Vec<f64> = compared
+            .iter()
+            .filter_map(|&i| metric(&row.cells[i]))
+            .collect();
+        if values.len() != compared.len() {
+            continue;
+        }
+        let base = match baseline_index {
+            Some(b) => metric(&row.cells[b]),
+            None => geometric_mean(&values),
+        };
+        let Some(base) = base.filter(|b| *b > 0.0) else {
+            continue;
+        };
+        for (k, v) in values.iter().enumerate() {
+            ratios[k].push(v / base);
+        }
+    }
+    let scores = compared
+        .iter()
+        .zip(&ratios)
+        .filter_map(|(&i, r)| {
+            geometric_mean(r).map(|value| Score {
+                backend: backends[i].clone(),
+                value,
+            })
+        })
+        .collect();
+    sorted(scores, descending)
+}
+
+/// Chooses the backends and rows to compare and ranks them.
+fn recommend(rows: &[Row], backends: &[String]) -> Recommendation {
+    let mut rec = Recommendation::default();
+    if rows.is_empty() {
+        return rec;
+    }
+    // A backend with data in fewer than half of the rows would shrink the
+    // comparison to almost nothing: leave it out and say so.
+    let mut compared = Vec::new();
+    for (i, name) in backends.iter().enumerate() {
+        let covered = rows.iter().filter(|r| r.cells[i].state.has_data()).count();
+        if covered * 2 >= rows.len() && covered > 0 {
+            compared.push(i);
+        } else {
+            rec.excluded.push((
+                name.clone(),
+                format!("data in only {covered} of {} rows", rows.len()),
+            ));
+        }
+    }
+    rec.compared = compared.iter().map(|&i| backends[i].clone()).collect();
+    let baseline_index = compared.iter().copied().find(|&i| backends[i] == BASELINE);
+    rec.relative_to_system = baseline_index.is_some();
+
+    let mut used: Vec<&Row> = Vec::new();
+    for row in rows {
+        let missing: Vec<String> = compared
+            .iter()
+            .filter(|&&i| !row.cells[i].state.has_data())
+            .map(|&i| {
+                let c = &row.cells[i];
+                format!(
+                    "{} {}",
+                    c.backend,
+                    super::format::state_word(c.state).to_lowercase()
+                )
+            })
+            .collect();
+        if missing.is_empty() {
+            used.push(row);
+        } else {
+            rec.rows_skipped
+                .push((row.label.clone(), missing.join(", ")));
+        }
+    }
+    rec.rows_used = used.len();
+    if compared.len() < 2 || used.is_empty() {
+        return rec;
+    }
+
+    rec.overall = rank(
+        &used,
+        &compared,
+        backends,
+        |c| c.throughput.map(|t| t.median),
+        baseline_index,
+        true,
+    );
+    rec.memory = rank(
+        &used,
+        &compared,
+        backends,
+        |c| c.peak_rss,
+        baseline_index,
+        false,
+    );
+    let mut classes: Vec<&str> = Vec::new();
+    for row in &used {
+        if !classes.contains(&row.class.as_str()) {
+            classes.push(&row.class);
+        }
+    }
+    for class in classes {
+        let class_rows: Vec<&Row> = used.iter().copied().filter(|r| r.class == class).collect();
+        rec.by_class.push(ClassRanking {
+            class: class.to_string(),
+            rows: class_rows.len(),
+            ranking: rank(
+                &class_rows,
+                &compared,
+                backends,
+                |c| c.throughput.map(|t| t.median),
+                baseline_index,
+                true,
+            ),
+        });
+    }
+    rec
+}

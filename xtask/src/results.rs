@@ -1,0 +1,177 @@
+//! The matrix's machine-readable results (`results.json`): what ran, on which
+//! machine, and every repetition of every cell. Written after each cell so an
+//! interrupted run loses nothing; read back by `merge`, the report and the gate.
+
+use std::path::Path;
+
+use allocmux_workloads::RunRecord;
+use serde::{Deserialize, Serialize};
+
+/// Version of this file format; bumped when fields change meaning.
+pub const SCHEMA: u32 = 1;
+
+/// Everything one matrix run (or a merge of shards) produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MatrixResults {
+    /// File format version ([`SCHEMA`]).
+    pub schema: u32,
+    /// When the run started (RFC 3339, UTC).
+    pub started: String,
+    /// `"quick"` or `"full"`.
+    pub mode: String,
+    /// Which shard this file holds (`"1/2"`), or `None` for a whole run or a merge.
+    pub shard: Option<String>,
+    /// The machine the numbers were measured on.
+    pub machine: Machine,
+    /// The backends that took part, in report order (the system allocator first).
+    pub backends: Vec<BackendInfo>,
+    /// The workloads that took part, in registry order.
+    pub workloads: Vec<WorkloadInfo>,
+    /// Every repetition of every cell, in the order they ran.
+    pub runs: Vec<CellRun>,
+    /// Criterion micro-benchmark results (`cargo xtask bench-micro`), if any.
+    #[serde(default)]
+    pub micro: Vec<MicroResult>,
+}
+
+/// A description of the machine, so numbers are never without their context.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// CPU model name from `/proc/cpuinfo`.
+    pub cpu_model: String,
+    /// Logical CPUs available to the process.
+    pub cores: usize,
+    /// Total memory in bytes.
+    pub memory_bytes: u64,
+    /// Operating system (`PRETTY_NAME` of `/etc/os-release`).
+    pub os: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// `rustc --version`.
+    pub rustc: String,
+}
+
+/// One backend of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// Backend name (`allocmux::Backend::name`).
+    pub name: String,
+    /// Version reported by the runner built with it, if known.
+    pub version: Option<String>,
+    /// One-line description.
+    pub description: String,
+}
+
+/// One workload of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadInfo {
+    /// Registry name.
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// Pattern class name (`"cross-thread-free"`, …).
+    pub class: String,
+}
+
+/// How one repetition of a cell ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Ran to completion and printed its record.
+    Ok,
+    /// Crashed, exited non-zero or printed no valid record.
+    Failed,
+    /// Killed after the time limit.
+    Timeout,
+    /// Ran, but its checksum differs from another backend's for the same cell.
+    ChecksumMismatch,
+}
+
+/// One repetition of one workload × backend × threads cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellRun {
+    /// Workload name.
+    pub workload: String,
+    /// Backend name.
+    pub backend: String,
+    /// Thread count the cell ran with.
+    pub threads: usize,
+    /// Repetition number, from 0.
+    pub rep: u32,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Wall time of the whole process, in seconds.
+    pub wall_seconds: f64,
+    /// The runner's record when it printed one.
+    pub record: Option<RunRecord>,
+    /// What went wrong, for every status but `Ok`.
+    pub error: Option<String>,
+}
+
+impl CellRun {
+    /// The cell this run belongs to.
+    pub fn key(&self) -> CellKey {
+        CellKey {
+            workload: self.workload.clone(),
+            backend: self.backend.clone(),
+            threads: self.threads,
+        }
+    }
+}
+
+/// Identifies a cell: one workload on one backend at one thread count.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CellKey {
+    /// Workload name.
+    pub workload: String,
+    /// Backend name.
+    pub backend: String,
+    /// Thread count.
+    pub threads: usize,
+}
+
+/// One criterion micro-benchmark measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MicroResult {
+    /// Backend name.
+    pub backend: String,
+    /// Benchmark id (`"alloc_free/64"`).
+    pub bench: String,
+    /// Criterion's point estimate of the mean time per iteration, in nanoseconds.
+    pub mean_ns: f64,
+    /// Lower bound of the 95 % confidence interval, in nanoseconds.
+    pub lower_ns: f64,
+    /// Upper bound of the 95 % confidence interval, in nanoseconds.
+    pub upper_ns: f64,
+}
+
+impl MatrixResults {
+    /// Reads a results file, naming the file and the problem on failure.
+    pub fn load(path: &Path) -> Result<MatrixResults, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let results: MatrixResults = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not a valid allocmux results file: {e}",
+                path.display()
+            )
+        })?;
+        if results.schema != SCHEMA {
+            return Err(format!(
+                "{} has results format {}, this allocmux reads format {SCHEMA}",
+                path.display(),
+                results.schema
+            ));
+        }
+        Ok(results)
+    }
+
+    /// Writes the file atomically (temporary file, then rename), so a crash
+    /// never leaves a half-written results file behind.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
