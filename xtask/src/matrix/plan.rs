@@ -5,6 +5,7 @@
 use allocmux::Backend;
 use allocmux_workloads::{PatternClass, Workload};
 
+#[cfg(test)]
 use crate::results::CellKey;
 
 /// A cell to run: one workload with one backend at one thread count.
