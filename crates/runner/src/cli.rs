@@ -8,7 +8,7 @@ use clap::Parser;
 #[command(name = "allocmux-runner", version, about)]
 pub struct Cli {
     /// Workload to run (see --list).
-    #[arg(long, value_name = "NAME", required_unless_present = "list")]
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["list", "backend_info"])]
     pub workload: Option<String>,
     /// Use the workload's quick parameters instead of its default (full) ones.
     #[arg(long)]
@@ -25,6 +25,9 @@ pub struct Cli {
     /// Print the registry as JSON lines instead of running a workload.
     #[arg(long, conflicts_with = "workload")]
     pub list: bool,
+    /// Print the backend this binary allocates with (and its version) as JSON.
+    #[arg(long, conflicts_with_all = ["workload", "list"])]
+    pub backend_info: bool,
 }
 
 impl Cli {

@@ -6,6 +6,8 @@
 //! timed; peak RSS is the whole process's, from `getrusage`.
 
 mod cli;
+#[cfg(feature = "planted-slowdown")]
+mod planted;
 mod rss;
 
 use std::io::Write;
@@ -17,13 +19,23 @@ use clap::Parser;
 
 use cli::Cli;
 
+#[cfg(not(feature = "planted-slowdown"))]
 #[global_allocator]
 static GLOBAL: allocmux::Allocator = allocmux::Allocator;
 
+#[cfg(feature = "planted-slowdown")]
+#[global_allocator]
+static GLOBAL: planted::Planted = planted::Planted;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    #[cfg(feature = "planted-slowdown")]
+    planted::init();
     if cli.list {
         return list();
+    }
+    if cli.backend_info {
+        return backend_info();
     }
     let Some(name) = cli.workload.as_deref() else {
         eprintln!("allocmux-runner: give --workload NAME or --list");
@@ -103,6 +115,16 @@ fn list() -> ExitCode {
         out.push('\n');
     }
     print_text(&out)
+}
+
+/// Prints which backend this binary allocates with, as one JSON line.
+fn backend_info() -> ExitCode {
+    let info = serde_json::json!({
+        "backend": allocmux::BACKEND,
+        "version": allocmux::backend_version(),
+        "stats": allocmux::STATS_ENABLED,
+    });
+    print_line(&info.to_string())
 }
 
 /// The names of the matrix's workloads (hidden ones last, marked).
