@@ -235,3 +235,82 @@ unsafe impl GlobalAlloc for SlabAlloc {
         new
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Whole-allocator round trips without installing it globally; under Miri these run
+    //! on the test arena in [`os`].
+    use super::*;
+
+    /// A live block handed between test threads.
+    struct Blk(*mut u8, Layout);
+    // SAFETY: blocks are plain memory owned by whoever holds the `Blk`.
+    unsafe impl Send for Blk {}
+
+    fn roundtrip(sizes: &[usize], aligns: &[usize]) -> Vec<Blk> {
+        let mut v = vec![];
+        for &size in sizes {
+            for &align in aligns {
+                let l = Layout::from_size_align(size, align).unwrap();
+                // SAFETY: non-zero size.
+                let p = unsafe { SlabAlloc.alloc(l) };
+                assert!(!p.is_null());
+                assert_eq!(p as usize % align, 0);
+                // SAFETY: `p` is live and holds `size` bytes.
+                unsafe {
+                    assert!(usable_size(p) >= size);
+                    p.write_bytes(size as u8, size);
+                }
+                v.push(Blk(p, l));
+            }
+        }
+        v
+    }
+
+    fn free_all(v: Vec<Blk>) {
+        for Blk(p, l) in v {
+            // SAFETY: each block is live with layout `l` and was filled with its size.
+            unsafe {
+                assert_eq!(*p.add(l.size() - 1), l.size() as u8);
+                SlabAlloc.dealloc(p, l);
+            }
+        }
+    }
+
+    #[test]
+    fn alloc_free_realloc_zeroed_across_threads() {
+        let sizes = [1, 8, 24, 100, 1000, 5000, 70_000, 600_000];
+        let aligns = [1, 16, 4096, 1 << 17];
+        let mine = roundtrip(&sizes, &aligns);
+        // Blocks allocated here are freed by another thread (remote frees) and the other
+        // thread's blocks, allocated before it exits, are freed here (abandoned heap).
+        let theirs = std::thread::spawn(move || {
+            free_all(mine);
+            roundtrip(&sizes, &aligns)
+        })
+        .join()
+        .unwrap();
+        free_all(theirs);
+        // realloc keeps contents across classes and into the large path.
+        let l = Layout::from_size_align(10, 8).unwrap();
+        // SAFETY: valid layouts; each pointer is live where used.
+        unsafe {
+            let mut p = SlabAlloc.alloc_zeroed(l);
+            assert_eq!(std::slice::from_raw_parts(p, 10), &[0u8; 10]);
+            p.write_bytes(7, 10);
+            let mut old = l;
+            for n in [20, 300, 9000, 700_000, 50] {
+                p = SlabAlloc.realloc(p, old, n);
+                assert!(!p.is_null());
+                assert_eq!(*p, 7);
+                p.write_bytes(7, n);
+                old = Layout::from_size_align(n, 8).unwrap();
+            }
+            SlabAlloc.dealloc(p, old);
+        }
+        collect();
+        let s = stats();
+        assert!(s.remote_frees > 0, "{s:?}");
+        assert!(s.threads_abandoned >= 1, "{s:?}");
+    }
+}

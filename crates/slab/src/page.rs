@@ -202,6 +202,7 @@ mod tests {
         page.fresh = true;
         let p = &mut page as *mut Page;
         let mut got = std::collections::BTreeSet::new();
+        let mut blocks = vec![];
         // SAFETY: the page describes `mem`, which we own.
         unsafe {
             while (*p).free.is_null() && extend(p) {
@@ -211,12 +212,13 @@ mod tests {
                     assert!(b >= mem && b.add(bsize) <= mem.add(span));
                     assert_eq!((b as usize - mem as usize) % bsize, 0);
                     assert!(got.insert(b as usize));
+                    blocks.push(b);
                 }
             }
             assert_eq!(got.len(), span / bsize);
             assert_eq!((*p).used as usize, span / bsize);
             // Free everything locally, then collect and pop again.
-            for &b in &got {
+            for &b in &blocks {
                 let blk = b as *mut Block;
                 (*blk).next = (*p).local_free;
                 (*p).local_free = blk;

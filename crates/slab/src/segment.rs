@@ -77,7 +77,9 @@ const _: () = assert!(SLOTS == 64);
 /// The segment (or large-object header) containing the allocator pointer `p`.
 #[inline(always)]
 pub fn segment_of(p: *const u8) -> *mut Segment {
-    ((p as usize).wrapping_sub(1) & !(SEGMENT_SIZE - 1)) as *mut Segment
+    // Pointer arithmetic (not an integer cast) keeps the mapping's provenance for Miri.
+    let back = ((p as usize).wrapping_sub(1) & (SEGMENT_SIZE - 1)) + 1;
+    p.wrapping_sub(back) as *mut Segment
 }
 
 /// The page-header array of a small segment.
@@ -111,7 +113,7 @@ pub fn page_index(seg: *mut Segment, page: *mut Page) -> usize {
 /// The segment holding a page header.
 #[inline]
 pub fn segment_of_page(page: *mut Page) -> *mut Segment {
-    (page as usize & !(SEGMENT_SIZE - 1)) as *mut Segment
+    (page as *mut u8).wrapping_sub(page as usize & (SEGMENT_SIZE - 1)) as *mut Segment
 }
 
 /// Mask of `n` slots starting at `i`.
@@ -186,12 +188,10 @@ mod tests {
     #[test]
     fn pointer_to_segment() {
         let seg = 16 * SEGMENT_SIZE;
-        assert_eq!(segment_of((seg + PAGE_SIZE) as *const u8) as usize, seg);
-        assert_eq!(
-            segment_of((seg + SEGMENT_SIZE - 1) as *const u8) as usize,
-            seg
-        );
+        let at = |a: usize| ptr::null::<u8>().wrapping_add(a);
+        assert_eq!(segment_of(at(seg + PAGE_SIZE)) as usize, seg);
+        assert_eq!(segment_of(at(seg + SEGMENT_SIZE - 1)) as usize, seg);
         // An object exactly on the next boundary belongs to the header below it.
-        assert_eq!(segment_of((seg + SEGMENT_SIZE) as *const u8) as usize, seg);
+        assert_eq!(segment_of(at(seg + SEGMENT_SIZE)) as usize, seg);
     }
 }
