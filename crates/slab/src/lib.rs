@@ -3,20 +3,20 @@
 //!
 //! # Design
 //!
-//! * **Size classes** ([`size_class`](crate::size_class)): 112 classes, all multiples of 8:
+//! * **Size classes** ([`size_class`]): 112 classes, all multiples of 8:
 //!   8, 16, …, 64, then 8 classes per doubling (`2^k + j·2^(k-3)`, j = 1..=8) up to
 //!   512 KiB. A request `r > 64` gets a block `< r · 1.125` (internal waste < 12.5 %).
 //!   Blocks up to 8 KiB live in 64 KiB single-page spans; bigger (medium) classes use
 //!   spans of up to 16 pages, chosen so the span's tail waste is ≤ 1/8.
 //!   Requests above 512 KiB, or aligned above 64 KiB, are **large objects**: one
 //!   `mmap` each (aligned as asked — 2 MiB and beyond work), `munmap`ed on free.
-//! * **Segments and pages** ([`segment`](crate::segment), [`page`](crate::page)):
+//! * **Segments and pages** ([`segment`], [`page`]):
 //!   4 MiB-aligned segments (mapped 2× and trimmed) split into 64 slots of 64 KiB; slot 0
 //!   holds the segment header and the 64 page headers. `dealloc` finds the segment by
 //!   masking the pointer (`(p - 1) & !(4 MiB - 1)`) and the page by indexing the header
 //!   array (one back-offset hop for multi-page spans): constant time, no search. Large
 //!   objects carry the same header at that address, so the same mask finds them.
-//! * **Per-thread heaps** ([`heap`](crate::heap), [`thread`](crate::thread)): each
+//! * **Per-thread heaps** ([`heap`], [`thread`]): each
 //!   thread owns a heap (in its own OS mapping, never from the global allocator) with a
 //!   current page per class. Same-thread malloc = TLS heap → class via a 129-entry table →
 //!   pop the page's `free` list; same-thread free = mask → compare the segment's owner
@@ -25,14 +25,14 @@
 //!   relaxed load + store); everything else is `#[cold]`.
 //! * **Remote frees: message passing (snmalloc-style), not per-page sharding.** A free
 //!   from another thread is pushed with one CAS onto the *owner heap's* remote queue
-//!   ([`list::AtomicStack`](crate::list::AtomicStack)); the owner takes the whole queue
+//!   ([`list::AtomicStack`]); the owner takes the whole queue
 //!   with one swap on its slow path and frees the blocks locally. Chosen because the
 //!   owner then sees every remote free itself, so a full page that receives remote frees
 //!   is moved back to its class list without mimalloc's "delayed free" handshake, and the
 //!   hand-over at thread exit reduces to handing over one heap — no per-page atomic
 //!   state can race with abandonment. A segment's owner never changes while it is mapped,
 //!   and heaps are never unmapped, so a remote pusher can never write into freed memory.
-//! * **Thread exit** ([`thread`](crate::thread)): a `pthread_key_create` destructor
+//! * **Thread exit** ([`thread`]): a `pthread_key_create` destructor
 //!   (registered once through an atomic state machine, and eagerly from `.init_array`)
 //!   releases the heap's idle memory (remote frees, empty pages, empty segments, purge)
 //!   and pushes the heap on a global lock-free abandoned stack. New threads **adopt**
@@ -58,16 +58,25 @@
 //!   key creation) completes in an `.init_array` constructor before `main`. In the child,
 //!   heaps of threads that did not survive the fork are simply never reused (their memory
 //!   stays mapped, as in mimalloc).
-//! * **OS layer** ([`os`](crate::os)): the only module that calls `mmap`/`madvise`/
+//! * **OS layer** ([`os`]): the only module that calls `mmap`/`madvise`/
 //!   `munmap`; under Miri it switches to a test arena on `std::alloc::System`.
 //! * **Statistics** ([`stats()`]): mapped bytes, bytes in use, live/empty pages, remote
 //!   frees, large objects, heap hand-overs.
 //!
-//! # Loom
+//! # Testing
 //!
-//! The lock-free stack behind remote frees and heap hand-over is generic over a small
-//! atomic shim ([`sync`](crate::sync)) and model-checked with loom:
-//! `RUSTFLAGS="--cfg loom" cargo test -p allocmux-slab --lib --release loom_tests`.
+//! * `cargo test -p allocmux-slab` — unit tests, the size-class × alignment × `realloc`
+//!   grid (`tests/grid.rs`), the mimalloc-style and cross-thread stress tests with the
+//!   slab as `#[global_allocator]` (`tests/stress.rs`), 2,000-thread churn
+//!   (`tests/churn.rs`), peak-then-idle (`tests/peak_idle.rs`) and fork
+//!   (`tests/fork.rs`).
+//! * Loom: the lock-free stack behind remote frees and heap hand-over
+//!   ([`list`]) is generic over a small atomic shim
+//!   ([`sync`]) and model-checked with
+//!   `RUSTFLAGS="--cfg loom" cargo test -p allocmux-slab --lib loom_tests`.
+//! * Miri: `cargo +nightly miri test -p allocmux-slab --lib` runs the size-class math,
+//!   the free-list structures and a whole-allocator round trip (threads, remote frees,
+//!   thread exit) on the [`os`] test arena.
 
 pub mod heap;
 pub mod large;
