@@ -21,7 +21,8 @@ cfg_if::cfg_if! {
         pub(crate) fn version() -> Option<String> {
             // SAFETY: `mi_version` takes no arguments and only returns a constant.
             let v = unsafe { libmimalloc_sys::mi_version() };
-            Some(format!("{}.{}.{}", v / 100, (v / 10) % 10, v % 10))
+            // MI_MALLOC_VERSION is major·10000 + minor·100 + patch (30302 = 3.3.2).
+            Some(format!("{}.{}.{}", v / 10000, (v / 100) % 100, v % 100))
         }
     } else if #[cfg(feature = "snmalloc")] {
         pub(crate) type Inner = snmalloc_rs::SnMalloc;

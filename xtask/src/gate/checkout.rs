@@ -155,9 +155,11 @@ pub fn build_runner(
             cmd::tail(&out.output, 1)
         ));
     }
-    let bin = gate_dir().join("bin");
+    // Same-length paths for both sides (`bin/base/…`, `bin/cand/…`): argv[0] is
+    // part of what callgrind counts, so the two sides must not differ in it.
+    let bin = gate_dir().join("bin").join(&side.name()[..4]);
     std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
-    let dest = bin.join(format!("{}-{}", side.name(), backend.name()));
+    let dest = bin.join(format!("allocmux-runner-{}", backend.name()));
     std::fs::copy(target.join("release/allocmux-runner"), &dest)
         .map_err(|e| format!("cannot copy the {} runner: {e}", side.name()))?;
     Ok(dest)
