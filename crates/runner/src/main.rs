@@ -8,11 +8,9 @@
 mod cli;
 #[cfg(feature = "planted-slowdown")]
 mod planted;
-mod rss;
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use allocmux_workloads::{Params, RunRecord, Workload};
 use clap::Parser;
@@ -58,32 +56,18 @@ fn main() -> ExitCode {
     print_line(&serde_json::to_string(&record).expect("a RunRecord serializes"))
 }
 
-/// Runs `workload` once and measures it.
+/// Runs `workload` once and measures it, with the façade's counters when
+/// the `stats` layer is compiled in.
 fn run(workload: &Workload, params: Params) -> RunRecord {
     #[cfg(feature = "stats")]
     allocmux::reset_stats();
-    let start = Instant::now();
-    let outcome = (workload.run)(&params);
-    let seconds = start.elapsed().as_secs_f64();
+    #[allow(unused_mut)] // filled only with the `stats` feature
+    let mut record = allocmux_workloads::measure(workload, params, allocmux::BACKEND);
     #[cfg(feature = "stats")]
-    let stats = Some(counters(allocmux::stats()));
-    #[cfg(not(feature = "stats"))]
-    let stats = None;
-    RunRecord {
-        workload: workload.name.to_string(),
-        backend: allocmux::BACKEND.to_string(),
-        params,
-        operations: outcome.operations,
-        seconds,
-        ops_per_sec: if seconds > 0.0 {
-            outcome.operations as f64 / seconds
-        } else {
-            0.0
-        },
-        checksum: outcome.checksum,
-        peak_rss_bytes: rss::peak_rss_bytes(),
-        stats,
+    {
+        record.stats = Some(counters(allocmux::stats()));
     }
+    record
 }
 
 /// The façade's counters as the record's type.

@@ -9,14 +9,18 @@
 mod block;
 mod checksum;
 mod class;
+mod measure;
 mod record;
 mod registry;
 mod rng;
+mod rss;
 pub mod workloads;
 
 pub use block::Block;
 pub use checksum::{mix64, Checksum};
 pub use class::PatternClass;
+pub use measure::measure;
 pub use record::{AllocCounters, Params, RunRecord};
 pub use registry::{all, find, Outcome, Workload};
 pub use rng::Rng;
+pub use rss::peak_rss_bytes;
