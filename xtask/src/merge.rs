@@ -109,3 +109,97 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode, String> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use allocmux::Backend;
+    use allocmux_workloads::{Params, RunRecord};
+
+    use super::merge;
+    use crate::matrix::plan::{self, Shard};
+    use crate::report;
+    use crate::results::{CellRun, Machine, MatrixResults, RunStatus, SCHEMA};
+
+    /// Results of a fake run over `shard` of the default matrix, with
+    /// deterministic numbers per cell and repetition.
+    fn fake(shard: Option<Shard>) -> MatrixResults {
+        let workloads = plan::select_workloads(None).unwrap();
+        let cells = plan::cells(&workloads, &Backend::ALL, None, true, shard);
+        let mut runs = Vec::new();
+        for c in &cells {
+            for rep in 0..3u32 {
+                let seed = c.workload.name.len() as f64
+                    + c.backend as u8 as f64 * 0.3
+                    + f64::from(rep) * 0.01;
+                runs.push(CellRun {
+                    workload: c.workload.name.into(),
+                    backend: c.backend.name().into(),
+                    threads: c.threads,
+                    rep,
+                    status: RunStatus::Ok,
+                    wall_seconds: 0.1,
+                    record: Some(RunRecord {
+                        workload: c.workload.name.into(),
+                        backend: c.backend.name().into(),
+                        params: Params {
+                            threads: c.threads,
+                            iterations: 1,
+                            min_size: 1,
+                            max_size: 2,
+                            seed: 3,
+                        },
+                        operations: 1000,
+                        seconds: 0.1,
+                        ops_per_sec: 1e6 * seed,
+                        checksum: c.workload.name.len() as u64,
+                        peak_rss_bytes: (1 << 20)
+                            << ((c.workload.name.len() + c.backend as usize) % 3),
+                        stats: None,
+                    }),
+                    error: None,
+                });
+            }
+        }
+        MatrixResults {
+            schema: SCHEMA,
+            started: "2026-11-27T00:00:00Z".into(),
+            mode: "quick".into(),
+            shard: shard.map(|s| s.to_string()),
+            machine: Machine::default(),
+            backends: crate::matrix::backend_infos(&Backend::ALL, |_| None),
+            workloads: crate::matrix::workload_infos(&workloads),
+            runs,
+            micro: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn merged_shards_give_the_same_report_as_one_run() {
+        let whole = fake(None);
+        let parts: Vec<(PathBuf, MatrixResults)> = (1..=2)
+            .map(|i| {
+                (
+                    PathBuf::from(format!("shard-{i}")),
+                    fake(Some(Shard { index: i, count: 2 })),
+                )
+            })
+            .collect();
+        assert!(parts
+            .iter()
+            .all(|(_, p)| !p.runs.is_empty() && p.runs.len() < whole.runs.len()));
+        let merged = merge(parts).unwrap();
+        assert_eq!(merged.runs.len(), whole.runs.len());
+        let a = report::render_markdown(&report::summarize(&whole), &whole);
+        let b = report::render_markdown(&report::summarize(&merged), &merged);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_same_shard_twice_is_refused() {
+        let s = Some(Shard { index: 1, count: 2 });
+        let err = merge(vec![("a".into(), fake(s)), ("b".into(), fake(s))]).unwrap_err();
+        assert!(err.contains("repeats"), "{err}");
+    }
+}

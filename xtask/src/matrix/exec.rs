@@ -155,3 +155,72 @@ pub fn backend_version(runner: &Path) -> Option<String> {
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
     info.get("version")?.as_str().map(str::to_owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use allocmux::Backend;
+
+    use super::run_cell;
+    use crate::matrix::plan::Cell;
+    use crate::results::RunStatus;
+
+    /// A stand-in runner: a shell script with the given body.
+    fn fake_runner(name: &str, body: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("allocmux-exec-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn cell() -> Cell {
+        Cell {
+            workload: allocmux_workloads::find("glibc-simple").unwrap(),
+            backend: Backend::System,
+            threads: 1,
+        }
+    }
+
+    #[test]
+    fn a_crashing_cell_is_recorded_as_failed_with_its_signal() {
+        let runner = fake_runner("crash", "echo 'about to crash' >&2\nkill -ABRT $$");
+        let run = run_cell(&runner, &cell(), 0, true, Duration::from_secs(30));
+        assert_eq!(run.status, RunStatus::Failed);
+        let error = run.error.unwrap();
+        assert!(
+            error.contains("SIGABRT") && error.contains("about to crash"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_hanging_cell_is_killed_at_the_time_limit() {
+        let runner = fake_runner("hang", "exec sleep 30");
+        let run = run_cell(&runner, &cell(), 1, true, Duration::from_millis(300));
+        assert_eq!(run.status, RunStatus::Timeout);
+        assert_eq!(run.rep, 1);
+    }
+
+    #[test]
+    fn a_record_line_is_parsed_and_garbage_is_a_failure() {
+        let record = r#"{"workload":"glibc-simple","backend":"system","params":{"threads":1,"iterations":1,"min_size":16,"max_size":64,"seed":1},"operations":10,"seconds":0.5,"ops_per_sec":20.0,"checksum":7,"peak_rss_bytes":4096,"stats":null}"#;
+        let ok = fake_runner("ok", &format!("echo 'log line'\necho '{record}'"));
+        let run = run_cell(&ok, &cell(), 0, true, Duration::from_secs(30));
+        assert_eq!(run.status, RunStatus::Ok, "{:?}", run.error);
+        assert_eq!(run.record.unwrap().checksum, 7);
+        let bad = fake_runner("bad", "echo 'not json'");
+        let run = run_cell(&bad, &cell(), 0, true, Duration::from_secs(30));
+        assert_eq!(run.status, RunStatus::Failed);
+        assert!(run.error.unwrap().contains("no valid record"));
+        let exit = fake_runner("exit3", "exit 3");
+        assert!(run_cell(&exit, &cell(), 0, true, Duration::from_secs(30))
+            .error
+            .unwrap()
+            .contains("status 3"));
+    }
+}

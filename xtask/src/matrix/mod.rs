@@ -151,22 +151,8 @@ pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
         mode: if quick { "quick" } else { "full" }.to_owned(),
         shard: args.shard.map(|s| s.to_string()),
         machine: machine::describe(),
-        backends: backends
-            .iter()
-            .map(|&b| BackendInfo {
-                name: b.name().to_owned(),
-                version: versions.get(&b).cloned().flatten(),
-                description: b.description().to_owned(),
-            })
-            .collect(),
-        workloads: workloads
-            .iter()
-            .map(|w| WorkloadInfo {
-                name: w.name.to_owned(),
-                description: w.description.to_owned(),
-                class: w.class.name().to_owned(),
-            })
-            .collect(),
+        backends: backend_infos(&backends, |b| versions.get(&b).cloned().flatten()),
+        workloads: workload_infos(&workloads),
         runs: Vec::new(),
         micro: Vec::new(),
     };
@@ -237,6 +223,33 @@ pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The results' description of `backends`, with versions from `version`.
+pub fn backend_infos(
+    backends: &[Backend],
+    version: impl Fn(Backend) -> Option<String>,
+) -> Vec<BackendInfo> {
+    backends
+        .iter()
+        .map(|&b| BackendInfo {
+            name: b.name().to_owned(),
+            version: version(b),
+            description: b.description().to_owned(),
+        })
+        .collect()
+}
+
+/// The results' description of `workloads`.
+pub fn workload_infos(workloads: &[&'static allocmux_workloads::Workload]) -> Vec<WorkloadInfo> {
+    workloads
+        .iter()
+        .map(|w| WorkloadInfo {
+            name: w.name.to_owned(),
+            description: w.description.to_owned(),
+            class: w.class.name().to_owned(),
+        })
+        .collect()
 }
 
 /// Marks runs whose checksum differs from the reference of their row (the
