@@ -502,8 +502,16 @@ fn rank(
 }
 
 /// Chooses the backends and rows to compare and ranks them.
-fn recommend(rows: &[Row], backends: &[String]) -> Recommendation {
+fn recommend(all_rows: &[Row], backends: &[String]) -> Recommendation {
     let mut rec = Recommendation::default();
+    // Rows where no backend produced data (a workload that fails everywhere)
+    // say nothing about the backends; the failure list reports them.
+    let rows: Vec<Row> = all_rows
+        .iter()
+        .filter(|r| r.cells.iter().any(|c| c.state.has_data()))
+        .cloned()
+        .collect();
+    let rows = rows.as_slice();
     if rows.is_empty() {
         return rec;
     }
