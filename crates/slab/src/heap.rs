@@ -16,8 +16,7 @@ use crate::list::{AtomicStack, Link};
 use crate::os;
 use crate::page::{self, Block, Page};
 use crate::segment::{
-    self, find_run, page_index, pages_of, run_mask, segment_of, segment_of_page, Segment,
-    SEGMENT_SIZE, SLOTS,
+    self, find_run, page_index, pages_of, run_mask, segment_of, segment_of_page, Segment, SLOTS,
 };
 use crate::size_class::{class_size, span_pages, CLASS_COUNT, PAGE_SIZE};
 use crate::stats::{self, OwnedCounter};
@@ -429,29 +428,29 @@ unsafe fn free_span(heap: *mut Heap, page: *mut Page) {
     }
 }
 
-/// Maps a new segment for `heap` (scavenging an abandoned heap first).
+/// Gets a segment for `heap` (scavenging an abandoned heap first).
 unsafe fn new_segment(heap: *mut Heap) -> *mut Segment {
     scavenge_one();
-    let seg = os::map_aligned(SEGMENT_SIZE, SEGMENT_SIZE) as *mut Segment;
+    let seg = segment::acquire(heap);
     if seg.is_null() {
         return seg;
     }
-    // SAFETY: a fresh zeroed aligned mapping of one segment; the heap is owned.
+    // SAFETY: the segment is empty and now ours; the heap is owned.
     unsafe {
-        segment::init_small(seg, heap);
         (*seg).next = (*heap).segments;
         if !(*heap).segments.is_null() {
             (*(*heap).segments).prev = seg;
         }
         (*heap).segments = seg;
         (*heap).empty_segments += 1;
+        if (*seg).dirty_mask != 0 {
+            (*heap).purge_pending = true;
+        }
     }
-    stats::MAPPED.add(SEGMENT_SIZE);
-    stats::SEGMENTS.add(1);
     seg
 }
 
-/// Unlinks and unmaps an empty segment (not counted in `empty_segments`).
+/// Unlinks an empty segment (not counted in `empty_segments`) and gives it back.
 unsafe fn release_segment(heap: *mut Heap, seg: *mut Segment) {
     // SAFETY: the segment is empty, owned by the heap, and nothing refers into it.
     unsafe {
@@ -465,14 +464,12 @@ unsafe fn release_segment(heap: *mut Heap, seg: *mut Segment) {
         if !next.is_null() {
             (*next).prev = prev;
         }
-        stats::PAGES_EMPTY.sub((*seg).dirty_mask.count_ones() as usize);
-        stats::MAPPED.sub(SEGMENT_SIZE);
-        stats::SEGMENTS.sub(1);
-        os::unmap(seg as *mut u8, SEGMENT_SIZE, SEGMENT_SIZE);
+        segment::release(seg);
     }
 }
 
-/// Purges free slots that stayed free for [`PURGE_DELAY_MS`] (all of them if `force`).
+/// Purges free slots that stayed free for [`PURGE_DELAY_MS`] (all of them if `force`),
+/// and cached segments that stayed cached that long.
 unsafe fn purge(heap: *mut Heap, force: bool) {
     let now = os::now_ms();
     // SAFETY: the heap and its segments are owned by the caller.
@@ -481,41 +478,17 @@ unsafe fn purge(heap: *mut Heap, force: bool) {
             return;
         }
         (*heap).last_purge = now;
+        let delay = if force { 0 } else { PURGE_DELAY_MS };
         let mut pending = false;
         let mut seg = (*heap).segments;
         while !seg.is_null() {
-            let dirty = (*seg).dirty_mask;
-            if dirty != 0 {
-                let pages = pages_of(seg);
-                let mut ripe = 0u64;
-                let mut m = dirty;
-                while m != 0 {
-                    let i = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    if force || now.wrapping_sub((*pages.add(i)).freed_at) >= PURGE_DELAY_MS {
-                        ripe |= 1u64 << i;
-                    } else {
-                        pending = true;
-                    }
-                }
-                // Purge contiguous runs with one madvise each.
-                let mut r = ripe;
-                while r != 0 {
-                    let i = r.trailing_zeros() as usize;
-                    let len = (!(r >> i)).trailing_zeros() as usize;
-                    os::purge((seg as *mut u8).add(i * PAGE_SIZE), len * PAGE_SIZE);
-                    r &= !run_mask(i, len);
-                }
-                (*seg).dirty_mask &= !ripe;
-                (*seg).fresh_mask |= ripe;
-                let k = ripe.count_ones() as usize;
-                stats::PAGES_EMPTY.sub(k);
-                stats::PURGED.add(k * PAGE_SIZE);
-            }
+            pending |= segment::purge(seg, now, delay);
             seg = (*seg).next;
         }
         (*heap).purge_pending = pending;
     }
+    segment::cache_maintain(PURGE_DELAY_MS, false);
+    crate::large::cache_maintain(PURGE_DELAY_MS, false);
 }
 
 /// Releases everything idle: remote frees, empty pages (class heads included), empty

@@ -1,5 +1,8 @@
 //! Large objects (above 512 KiB, or aligned above 64 KiB): each is its own OS mapping,
-//! returned to the OS on free.
+//! returned to the OS on free — through a small process-wide cache of recently freed
+//! mappings, so programs that repeatedly allocate and free a large buffer do not pay
+//! `mmap` + `munmap` + page faults every time. Growth by `realloc` moves the pages with
+//! `mremap` instead of copying.
 //!
 //! ```text
 //! map_base (aligned to max(align, 4 MiB))
@@ -11,36 +14,43 @@
 //! the untouched padding below costs address space only.
 
 use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::list::AtomicStack;
 use crate::os;
-use crate::segment::{Segment, KIND_LARGE, LARGE_OWNER, SEGMENT_SIZE};
+use crate::segment::{segment_of, Segment, KIND_LARGE, LARGE_OWNER, SEGMENT_SIZE};
 use crate::stats;
 
 /// Bytes reserved below a large object for its header (when alignment is smaller).
 pub const LARGE_HEADER: usize = 4096;
+/// Freed large mappings kept for reuse, at most.
+pub const CACHE_MAX: usize = 8;
+/// Bytes of freed large mappings kept for reuse, at most.
+pub const CACHE_MAX_BYTES: usize = 64 << 20;
 
-/// Maps a large object; null for impossible sizes or when the OS refuses.
-pub fn alloc(size: usize, align: usize) -> *mut u8 {
+/// Freed large mappings (header-linked through `next`; header at the mapping start).
+static CACHE: AtomicStack<Segment> = AtomicStack::new();
+static CACHE_COUNT: AtomicUsize = AtomicUsize::new(0);
+static CACHE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// `(offset of the object in the mapping, mapping alignment, mapping size)`, or `None`
+/// for impossible requests.
+fn geometry(size: usize, align: usize) -> Option<(usize, usize, usize)> {
     let off = align.max(LARGE_HEADER);
     let map_align = align.max(SEGMENT_SIZE);
-    let Some(total) = off
-        .checked_add(size)
-        .and_then(|t| t.checked_add(LARGE_HEADER - 1))
-        .map(|t| t & !(LARGE_HEADER - 1))
-    else {
-        return ptr::null_mut();
-    };
+    let total = off.checked_add(size)?.checked_add(LARGE_HEADER - 1)? & !(LARGE_HEADER - 1);
     if total > isize::MAX as usize - map_align {
-        return ptr::null_mut();
+        return None;
     }
-    let base = os::map_aligned(total, map_align);
-    if base.is_null() {
-        return base;
-    }
-    // SAFETY: `off < total`, so the object and its header lie inside the new mapping.
+    Some((off, map_align, total))
+}
+
+/// Writes the header for an object at `base + off` in a mapping of `total` bytes.
+unsafe fn set_header(base: *mut u8, off: usize, total: usize, map_align: usize, zero: bool) {
+    // SAFETY: `off < total`; the header lies in `[base, base + off)` inside the mapping.
     unsafe {
         let obj = base.add(off);
-        let seg = crate::segment::segment_of(obj);
+        let seg = segment_of(obj);
         debug_assert!(seg as usize >= base as usize && (seg as usize) < obj as usize);
         ptr::write(
             seg,
@@ -50,23 +60,96 @@ pub fn alloc(size: usize, align: usize) -> *mut u8 {
                 used_slots: 0,
                 free_mask: 0,
                 dirty_mask: 0,
-                fresh_mask: 0,
+                fresh_mask: zero as u64,
                 next: ptr::null_mut(),
                 prev: ptr::null_mut(),
                 map_base: base,
                 map_size: total,
                 map_align,
                 large_usable: total - off,
+                cached_at: 0,
             },
         );
-        stats::MAPPED.add(total);
-        stats::LARGE_COUNT.add(1);
-        stats::LARGE_BYTES.add(total - off);
-        obj
     }
 }
 
-/// Unmaps the large object whose header is `seg`.
+/// Maps (or reuses) a large object; null for impossible sizes or when the OS refuses.
+pub fn alloc(size: usize, align: usize) -> *mut u8 {
+    let Some((off, map_align, total)) = geometry(size, align) else {
+        return ptr::null_mut();
+    };
+    let mut base = ptr::null_mut();
+    let mut map_size = total;
+    let mut zero = true;
+    if map_align == SEGMENT_SIZE {
+        if let Some((b, sz, z)) = cache_take(total) {
+            (base, map_size, zero) = (b, sz, z);
+        }
+    }
+    if base.is_null() {
+        base = os::map_aligned(total, map_align);
+        if base.is_null() {
+            return base;
+        }
+        stats::MAPPED.add(total);
+    }
+    // SAFETY: `base` is a mapping of `map_size >= total > off` bytes that we own.
+    unsafe { set_header(base, off, map_size, map_align, zero) };
+    stats::LARGE_COUNT.add(1);
+    stats::LARGE_BYTES.add(map_size - off);
+    base.wrapping_add(off)
+}
+
+/// Whether the large object with header `seg` is known to be all zero (fresh).
+///
+/// # Safety
+/// `seg` must be the header of a live large object.
+pub unsafe fn is_zero(seg: *mut Segment) -> bool {
+    // SAFETY: per the contract.
+    unsafe { (*seg).fresh_mask != 0 }
+}
+
+/// Grows the large object `p` (header `seg`) to at least `new_size` bytes by moving its
+/// pages; returns the new pointer, or null if that is not possible (the object is then
+/// unchanged and the caller copies).
+///
+/// # Safety
+/// `seg` must be the header of the live large object `p`.
+pub unsafe fn grow(seg: *mut Segment, p: *mut u8, new_size: usize) -> *mut u8 {
+    // SAFETY: the header describes the live mapping holding `p`.
+    unsafe {
+        let (base, size, align, usable) = (
+            (*seg).map_base,
+            (*seg).map_size,
+            (*seg).map_align,
+            (*seg).large_usable,
+        );
+        let off = p as usize - base as usize;
+        let Some(total) = off
+            .checked_add(new_size)
+            .and_then(|t| t.checked_add(LARGE_HEADER - 1))
+            .map(|t| t & !(LARGE_HEADER - 1))
+        else {
+            return ptr::null_mut();
+        };
+        if total <= size || total > isize::MAX as usize - align {
+            return ptr::null_mut();
+        }
+        let nb = os::remap(base, size, total, align);
+        if nb.is_null() {
+            return nb;
+        }
+        let nseg = segment_of(nb.add(off));
+        (*nseg).map_base = nb;
+        (*nseg).map_size = total;
+        (*nseg).large_usable = total - off;
+        stats::MAPPED.add(total - size);
+        stats::LARGE_BYTES.add(total - off - usable);
+        nb.add(off)
+    }
+}
+
+/// Frees the large object whose header is `seg`: caches the mapping or unmaps it.
 ///
 /// # Safety
 /// `seg` must be the header of a live large object that nobody uses any more.
@@ -79,9 +162,138 @@ pub unsafe fn free(seg: *mut Segment) {
             (*seg).map_align,
             (*seg).large_usable,
         );
-        stats::MAPPED.sub(size);
         stats::LARGE_COUNT.sub(1);
         stats::LARGE_BYTES.sub(usable);
+        if align == SEGMENT_SIZE && cache_put(base, size) {
+            return;
+        }
+        stats::MAPPED.sub(size);
         os::unmap(base, size, align);
+    }
+}
+
+/// Caches a freed mapping (header rewritten at `base`); false if the cache is full.
+unsafe fn cache_put(base: *mut u8, size: usize) -> bool {
+    if size > CACHE_MAX_BYTES / 2 {
+        return false;
+    }
+    if CACHE_COUNT.fetch_add(1, Ordering::Relaxed) >= CACHE_MAX {
+        CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    if CACHE_BYTES.fetch_add(size, Ordering::Relaxed) + size > CACHE_MAX_BYTES {
+        CACHE_BYTES.fetch_sub(size, Ordering::Relaxed);
+        CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    let seg = base as *mut Segment;
+    // SAFETY: the mapping is ours and unused; its first page can hold a header.
+    unsafe {
+        ptr::write(
+            seg,
+            Segment {
+                owner: ptr::null_mut(),
+                kind: KIND_LARGE,
+                used_slots: 0,
+                free_mask: 0,
+                dirty_mask: 0,
+                // The freed object was used: not zero until purged.
+                fresh_mask: 0,
+                next: ptr::null_mut(),
+                prev: ptr::null_mut(),
+                map_base: base,
+                map_size: size,
+                map_align: SEGMENT_SIZE,
+                large_usable: 0,
+                cached_at: os::now_ms(),
+            },
+        );
+        CACHE.push(seg);
+    }
+    true
+}
+
+/// Takes a cached mapping of at least `total` bytes (and at most twice that).
+fn cache_take(total: usize) -> Option<(*mut u8, usize, bool)> {
+    if CACHE.is_empty() {
+        return None;
+    }
+    let first = CACHE.take_all();
+    let mut found: *mut Segment = ptr::null_mut();
+    let mut prev: *mut Segment = ptr::null_mut();
+    let mut cur = first;
+    let mut head = first;
+    // SAFETY: `take_all` made us the owner of the chain of cached mappings.
+    unsafe {
+        while !cur.is_null() {
+            let sz = (*cur).map_size;
+            if sz >= total && sz / 2 <= total {
+                found = cur;
+                let next = (*cur).next;
+                if prev.is_null() {
+                    head = next;
+                } else {
+                    (*prev).next = next;
+                }
+                break;
+            }
+            prev = cur;
+            cur = (*cur).next;
+        }
+        if !head.is_null() {
+            let mut last = head;
+            while !(*last).next.is_null() {
+                last = (*last).next;
+            }
+            CACHE.push_chain(head, last);
+        }
+        if found.is_null() {
+            return None;
+        }
+        let (base, size, zero) = ((*found).map_base, (*found).map_size, (*found).fresh_mask);
+        CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
+        CACHE_BYTES.fetch_sub(size, Ordering::Relaxed);
+        Some((base, size, zero != 0))
+    }
+}
+
+/// Purges cached mappings older than `delay` ms (so they are zero and not resident);
+/// with `flush`, unmaps all of them.
+pub fn cache_maintain(delay: u64, flush: bool) {
+    if CACHE.is_empty() {
+        return;
+    }
+    let now = os::now_ms();
+    let mut cur = CACHE.take_all();
+    let mut keep: *mut Segment = ptr::null_mut();
+    let mut keep_last: *mut Segment = ptr::null_mut();
+    // SAFETY: `take_all` made us the owner of the chain of cached mappings.
+    unsafe {
+        while !cur.is_null() {
+            let next = (*cur).next;
+            let (base, size) = ((*cur).map_base, (*cur).map_size);
+            if flush {
+                CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
+                CACHE_BYTES.fetch_sub(size, Ordering::Relaxed);
+                stats::MAPPED.sub(size);
+                os::unmap(base, size, SEGMENT_SIZE);
+            } else {
+                if (*cur).fresh_mask == 0 && now.wrapping_sub((*cur).cached_at) >= delay {
+                    // Keep the header page; give the rest back (it reads as zero after).
+                    os::purge(base.add(LARGE_HEADER), size - LARGE_HEADER);
+                    stats::PURGED.add(size - LARGE_HEADER);
+                    (*cur).fresh_mask = 2; // purged: zero apart from the header page
+                }
+                (*cur).next = keep;
+                if keep.is_null() {
+                    keep_last = cur;
+                }
+                keep = cur;
+            }
+            cur = next;
+        }
+        if !keep.is_null() {
+            CACHE.push_chain(keep, keep_last);
+        }
     }
 }

@@ -209,7 +209,10 @@ unsafe impl GlobalAlloc for SlabAlloc {
         unsafe {
             let seg = segment::segment_of(p);
             if (*seg).kind == segment::KIND_LARGE {
-                return p; // fresh from mmap: already zero
+                if !large::is_zero(seg) {
+                    ptr::write_bytes(p, 0, layout.size()); // a reused mapping
+                }
+                return p;
             }
             let page = segment::page_of(seg, p);
             if (*page).free_is_zero {
@@ -228,6 +231,17 @@ unsafe impl GlobalAlloc for SlabAlloc {
         let usable = unsafe { usable_size(ptr) };
         if new_size <= usable && new_size >= usable / 2 {
             return ptr; // same block still fits and is not too wasteful
+        }
+        let seg = segment::segment_of(ptr);
+        // SAFETY: `ptr` is live, so its header is valid; `grow` leaves the object
+        // untouched when it fails.
+        unsafe {
+            if new_size > usable && (*seg).kind == segment::KIND_LARGE {
+                let q = large::grow(seg, ptr, new_size);
+                if !q.is_null() {
+                    return q; // pages moved by the kernel, no copy
+                }
+            }
         }
         let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
             return ptr::null_mut();

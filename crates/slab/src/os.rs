@@ -6,7 +6,7 @@
 //! [`std::alloc::System`], so unit tests can run the allocator's data structures there.
 //! All functions return null instead of panicking on failure.
 
-pub use imp::{map_aligned, now_ms, purge, unmap};
+pub use imp::{map_aligned, now_ms, purge, remap, unmap};
 
 #[cfg(not(miri))]
 mod imp {
@@ -68,6 +68,36 @@ mod imp {
         unsafe { libc::madvise(p as *mut libc::c_void, size, libc::MADV_DONTNEED) };
     }
 
+    /// Moves the mapping `[p, p + old)` to a new `align`-aligned mapping of `new` bytes
+    /// (`new > old`) without copying (the kernel moves the page tables). Returns the new
+    /// start, or null (the old mapping is then untouched).
+    ///
+    /// # Safety
+    /// `p`/`old` must describe exactly one live mapping from [`map_aligned`].
+    pub unsafe fn remap(p: *mut u8, old: usize, new: usize, align: usize) -> *mut u8 {
+        let target = map_aligned(new, align);
+        if target.is_null() {
+            return target;
+        }
+        // SAFETY: `target` is our fresh mapping of `new` bytes, which MREMAP_FIXED
+        // replaces atomically; `p`/`old` is a live mapping per the contract.
+        let r = unsafe {
+            libc::mremap(
+                p as *mut libc::c_void,
+                old,
+                new,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                target as *mut libc::c_void,
+            )
+        };
+        if r == libc::MAP_FAILED {
+            // SAFETY: `target` is still our unused mapping.
+            unsafe { libc::munmap(target as *mut libc::c_void, new) };
+            return ptr::null_mut();
+        }
+        target
+    }
+
     /// A coarse monotonic clock in milliseconds (vDSO, no allocation, no lock).
     pub fn now_ms() -> u64 {
         let mut ts = libc::timespec {
@@ -110,6 +140,14 @@ mod imp {
     pub unsafe fn purge(p: *mut u8, size: usize) {
         // SAFETY: the caller guarantees the range is inside one of our regions.
         unsafe { ptr::write_bytes(p, 0, size) };
+    }
+
+    /// Test arena: no remapping (callers fall back to copying).
+    ///
+    /// # Safety
+    /// Same contract as the real `remap`.
+    pub unsafe fn remap(_p: *mut u8, _old: usize, _new: usize, _align: usize) -> *mut u8 {
+        ptr::null_mut()
     }
 
     /// Test arena clock.

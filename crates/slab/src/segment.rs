@@ -16,9 +16,14 @@
 use core::mem::size_of;
 use core::ptr;
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::heap::Heap;
+use crate::list::{AtomicStack, Link};
+use crate::os;
 use crate::page::Page;
 use crate::size_class::{PAGE_SHIFT, PAGE_SIZE};
+use crate::stats;
 
 /// log2 of the segment size.
 pub const SEGMENT_SHIFT: usize = 22;
@@ -65,6 +70,22 @@ pub struct Segment {
     pub map_align: usize,
     /// Large objects: usable bytes from the object pointer to the end of the mapping.
     pub large_usable: usize,
+    /// When the segment entered the global cache (ms), for the purge delay.
+    pub cached_at: u64,
+}
+
+// SAFETY: only the `next` link is touched (used by the segment cache stack).
+unsafe impl Link for Segment {
+    #[inline]
+    unsafe fn next(this: *mut Self) -> *mut Self {
+        // SAFETY: the caller guarantees `this` is a live segment.
+        unsafe { (*this).next }
+    }
+    #[inline]
+    unsafe fn set_next(this: *mut Self, next: *mut Self) {
+        // SAFETY: the caller guarantees `this` is a live segment it owns.
+        unsafe { (*this).next = next }
+    }
 }
 
 /// Offset of the page-header array inside slot 0.
@@ -163,8 +184,160 @@ pub unsafe fn init_small(seg: *mut Segment, owner: *mut Heap) {
                 map_size: SEGMENT_SIZE,
                 map_align: SEGMENT_SIZE,
                 large_usable: 0,
+                cached_at: 0,
             },
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Segment supply: a small global cache of empty segments in front of mmap/munmap
+// ---------------------------------------------------------------------------------------
+
+/// Empty segments kept mapped process-wide for reuse (their free pages are purged once
+/// they stayed cached for the purge delay); beyond this they are unmapped at once.
+pub const CACHE_MAX: usize = 8;
+
+/// Empty segments waiting for reuse (linked through `next`).
+static CACHE: AtomicStack<Segment> = AtomicStack::new();
+/// Approximate number of cached segments.
+static CACHE_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// A small segment for `owner`: from the cache (pages possibly still resident) or newly
+/// mapped. Null if the OS refuses.
+pub fn acquire(owner: *mut Heap) -> *mut Segment {
+    // SAFETY: cached segments are mapped and unowned; `take_one` makes us their owner.
+    let seg = unsafe { CACHE.take_one() };
+    if !seg.is_null() {
+        CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
+        // SAFETY: an empty segment we now own: its page headers are all free slots and
+        // its masks describe which of them are resident/zero.
+        unsafe {
+            debug_assert_eq!((*seg).used_slots, 0);
+            debug_assert_eq!((*seg).free_mask, USABLE_SLOTS);
+            (*seg).owner = owner;
+            (*seg).next = ptr::null_mut();
+            (*seg).prev = ptr::null_mut();
+        }
+        return seg;
+    }
+    let seg = os::map_aligned(SEGMENT_SIZE, SEGMENT_SIZE) as *mut Segment;
+    if seg.is_null() {
+        return seg;
+    }
+    // SAFETY: a fresh zeroed aligned mapping of one segment.
+    unsafe { init_small(seg, owner) };
+    stats::MAPPED.add(SEGMENT_SIZE);
+    stats::SEGMENTS.add(1);
+    seg
+}
+
+/// Gives back an empty, unlinked segment: into the cache, or unmapped if it is full.
+///
+/// # Safety
+/// `seg` must be a small segment with no live slot, on no list, referred to by nobody
+/// (no block of it is live, so no remote free can target it).
+pub unsafe fn release(seg: *mut Segment) {
+    // SAFETY: per the contract we own the segment exclusively.
+    unsafe {
+        debug_assert_eq!((*seg).used_slots, 0);
+        if CACHE_COUNT.fetch_add(1, Ordering::Relaxed) < CACHE_MAX {
+            (*seg).owner = ptr::null_mut();
+            (*seg).cached_at = os::now_ms();
+            CACHE.push(seg);
+        } else {
+            CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
+            unmap(seg);
+        }
+    }
+}
+
+/// Unmaps an empty small segment.
+unsafe fn unmap(seg: *mut Segment) {
+    // SAFETY: the caller owns the empty segment exclusively.
+    unsafe {
+        stats::PAGES_EMPTY.sub((*seg).dirty_mask.count_ones() as usize);
+        stats::MAPPED.sub(SEGMENT_SIZE);
+        stats::SEGMENTS.sub(1);
+        os::unmap(seg as *mut u8, SEGMENT_SIZE, SEGMENT_SIZE);
+    }
+}
+
+/// Purges the free slots of `seg` that were freed at least `delay` ms before `now` (all
+/// with `delay == 0`). Returns whether some dirty slot is left.
+///
+/// # Safety
+/// The caller must own `seg` (through its heap or the cache).
+pub unsafe fn purge(seg: *mut Segment, now: u64, delay: u64) -> bool {
+    // SAFETY: owned segment; dirty slots hold no live data.
+    unsafe {
+        let dirty = (*seg).dirty_mask;
+        if dirty == 0 {
+            return false;
+        }
+        let pages = pages_of(seg);
+        let mut ripe = 0u64;
+        let mut left = false;
+        let mut m = dirty;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if delay == 0 || now.wrapping_sub((*pages.add(i)).freed_at) >= delay {
+                ripe |= 1u64 << i;
+            } else {
+                left = true;
+            }
+        }
+        // One madvise per contiguous run.
+        let mut r = ripe;
+        while r != 0 {
+            let i = r.trailing_zeros() as usize;
+            let len = (!(r >> i)).trailing_zeros() as usize;
+            os::purge((seg as *mut u8).add(i * PAGE_SIZE), len * PAGE_SIZE);
+            r &= !run_mask(i, len);
+        }
+        (*seg).dirty_mask &= !ripe;
+        (*seg).fresh_mask |= ripe;
+        let k = ripe.count_ones() as usize;
+        stats::PAGES_EMPTY.sub(k);
+        stats::PURGED.add(k * PAGE_SIZE);
+        left
+    }
+}
+
+/// Purges cached segments that stayed cached for `delay` ms (all with `delay == 0`);
+/// with `flush`, unmaps every cached segment instead.
+pub fn cache_maintain(delay: u64, flush: bool) {
+    if CACHE.is_empty() {
+        return;
+    }
+    let first = CACHE.take_all();
+    let now = os::now_ms();
+    let mut keep_first: *mut Segment = ptr::null_mut();
+    let mut keep_last: *mut Segment = ptr::null_mut();
+    let mut seg = first;
+    // SAFETY: `take_all` made us the owner of the chain of cached (empty) segments.
+    unsafe {
+        while !seg.is_null() {
+            let next = (*seg).next;
+            if flush {
+                CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
+                unmap(seg);
+            } else {
+                if delay == 0 || now.wrapping_sub((*seg).cached_at) >= delay {
+                    purge(seg, now, 0);
+                }
+                (*seg).next = keep_first;
+                if keep_first.is_null() {
+                    keep_last = seg;
+                }
+                keep_first = seg;
+            }
+            seg = next;
+        }
+        if !keep_first.is_null() {
+            CACHE.push_chain(keep_first, keep_last);
+        }
     }
 }
 

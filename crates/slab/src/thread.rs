@@ -121,4 +121,6 @@ pub fn collect() {
         unsafe { heap::release_idle(h) };
     }
     heap::scavenge_all();
+    crate::segment::cache_maintain(0, true);
+    crate::large::cache_maintain(0, true);
 }
