@@ -57,15 +57,19 @@ fn batch(c: &mut Criterion) {
     let mut group = c.benchmark_group("batch_alloc_then_free");
     for (count, size) in [(1000usize, 64usize), (1000, 1024)] {
         group.throughput(Throughput::Elements(count as u64));
-        group.bench_with_input(BenchmarkId::new(format!("{size}B"), count), &(count, size), |b, &(count, size)| {
-            let mut blocks: Vec<Box<[u8]>> = Vec::with_capacity(count);
-            b.iter(|| {
-                for i in 0..count {
-                    blocks.push(vec![i as u8; size].into_boxed_slice());
-                }
-                blocks.clear();
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new(format!("{size}B"), count),
+            &(count, size),
+            |b, &(count, size)| {
+                let mut blocks: Vec<Box<[u8]>> = Vec::with_capacity(count);
+                b.iter(|| {
+                    for i in 0..count {
+                        blocks.push(vec![i as u8; size].into_boxed_slice());
+                    }
+                    blocks.clear();
+                })
+            },
+        );
     }
     group.finish();
 }

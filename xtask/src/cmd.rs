@@ -29,7 +29,14 @@ pub fn display(c: &Command) -> String {
             s.push_str(&format!("{}={} ", k.to_string_lossy(), v.to_string_lossy()));
         }
     }
-    s.push_str(&c.get_program().to_string_lossy());
+    // `cargo` rather than the toolchain's full path: the line is for people.
+    let program = Path::new(c.get_program());
+    s.push_str(
+        &program
+            .file_name()
+            .unwrap_or(c.get_program())
+            .to_string_lossy(),
+    );
     for a in c.get_args() {
         s.push(' ');
         s.push_str(&a.to_string_lossy());

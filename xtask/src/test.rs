@@ -97,7 +97,7 @@ fn print_result(r: &StepResult) {
         String::new()
     };
     println!(
-        "{verdict} {:<22} {:<26} {:>6.1} s",
+        "{verdict} {:<30} {:<24} {:>6.1} s",
         r.name, counts, r.seconds
     );
     if !r.ok {
@@ -229,6 +229,30 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
             "slab allocator suite",
             "slab",
             cmd::cargo().args(["test", "-p", "allocmux-slab"]),
+        )
+        .map_err(io)?,
+    );
+    // The loom model of the slab's cross-thread free and hand-over protocol, in
+    // its own target directory so the `--cfg loom` build does not evict the others.
+    let loom_target = cmd::workspace_root().join("target/loom");
+    results.push(
+        step(
+            "slab loom model",
+            "loom",
+            cmd::cargo()
+                .env("RUSTFLAGS", "--cfg loom")
+                .args(["test", "--release", "-p", "allocmux-slab", "--lib"])
+                .arg("--target-dir")
+                .arg(&loom_target)
+                .arg("loom_tests"),
+        )
+        .map_err(io)?,
+    );
+    results.push(
+        step(
+            "xtask (matrix, report, gate)",
+            "xtask",
+            cmd::cargo().args(["test", "-p", "xtask"]),
         )
         .map_err(io)?,
     );

@@ -10,7 +10,8 @@ cfg_if::cfg_if! {
         pub(crate) const NAME: &str = "jemalloc";
 
         pub(crate) fn version() -> Option<String> {
-            tikv_jemalloc_ctl::version::read().ok().map(str::to_owned)
+            let v = tikv_jemalloc_ctl::version::read().ok()?;
+            Some(v.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_owned())
         }
     } else if #[cfg(feature = "mimalloc")] {
         pub(crate) type Inner = mimalloc::MiMalloc;
