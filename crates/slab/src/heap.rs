@@ -431,7 +431,8 @@ unsafe fn free_span(heap: *mut Heap, page: *mut Page) {
 /// Gets a segment for `heap` (scavenging an abandoned heap first).
 unsafe fn new_segment(heap: *mut Heap) -> *mut Segment {
     scavenge_one();
-    let seg = segment::acquire(heap);
+    // SAFETY: `heap` is the caller's own heap.
+    let seg = unsafe { segment::acquire(heap) };
     if seg.is_null() {
         return seg;
     }

@@ -205,7 +205,10 @@ static CACHE_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// A small segment for `owner`: from the cache (pages possibly still resident) or newly
 /// mapped. Null if the OS refuses.
-pub fn acquire(owner: *mut Heap) -> *mut Segment {
+///
+/// # Safety
+/// `owner` must be the caller's live heap (it is stored as the segment's owner).
+pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
     // SAFETY: cached segments are mapped and unowned; `take_one` makes us their owner.
     let seg = unsafe { CACHE.take_one() };
     if !seg.is_null() {
