@@ -484,3 +484,55 @@ pub fn run(args: &GateArgs) -> Result<ExitCode, String> {
         ExitCode::SUCCESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Baseline;
+
+    fn load_text(name: &str, text: &str) -> Result<(), String> {
+        let path =
+            std::env::temp_dir().join(format!("allocmux-gate-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let r = Baseline::load(&path).map(|_| ());
+        let _ = std::fs::remove_file(&path);
+        r
+    }
+
+    #[test]
+    fn broken_baselines_name_the_file_and_the_problem() {
+        let e = load_text("truncated.json", "{\"runs\": [").unwrap_err();
+        assert!(
+            e.contains("truncated.json") && e.contains("not valid JSON"),
+            "{e}"
+        );
+        let e = load_text("other.json", "{\"foo\": 1}").unwrap_err();
+        assert!(
+            e.contains("neither a bench-matrix results.json nor a gate.json"),
+            "{e}"
+        );
+        let e = load_text("badgate.json", "{\"cells\": 3}").unwrap_err();
+        assert!(
+            e.contains("badgate.json") && e.contains("not a valid gate.json"),
+            "{e}"
+        );
+        let e = Baseline::load(std::path::Path::new("/nonexistent/baseline.json"))
+            .err()
+            .unwrap();
+        assert!(
+            e.contains("/nonexistent/baseline.json") && e.contains("cannot read"),
+            "{e}"
+        );
+        for e in [&e] {
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_revision_is_named() {
+        let e = super::checkout::resolve("no-such-revision-anywhere").unwrap_err();
+        assert_eq!(
+            e,
+            "--base `no-such-revision-anywhere`: no such revision in this repository"
+        );
+    }
+}
