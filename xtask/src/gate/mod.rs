@@ -522,9 +522,7 @@ mod tests {
             e.contains("/nonexistent/baseline.json") && e.contains("cannot read"),
             "{e}"
         );
-        for e in [&e] {
-            assert!(!e.contains('\n'), "one line: {e}");
-        }
+        assert!(!e.contains('\n'), "one line: {e}");
     }
 
     #[test]
