@@ -194,7 +194,7 @@ unsafe fn housekeeping(heap: *mut Heap) {
             purge(heap, false);
         }
         if (*heap).slow_calls % SCAVENGE_INTERVAL == 0 {
-            scavenge_one();
+            scavenge(false);
         }
     }
 }
@@ -430,7 +430,7 @@ unsafe fn free_span(heap: *mut Heap, page: *mut Page) {
 
 /// Gets a segment for `heap` (scavenging an abandoned heap first).
 unsafe fn new_segment(heap: *mut Heap) -> *mut Segment {
-    scavenge_one();
+    scavenge(false);
     // SAFETY: `heap` is the caller's own heap.
     let seg = unsafe { segment::acquire(heap) };
     if seg.is_null() {
@@ -492,12 +492,12 @@ unsafe fn purge(heap: *mut Heap, force: bool) {
     crate::large::cache_maintain(PURGE_DELAY_MS, false);
 }
 
-/// Releases everything idle: remote frees, empty pages (class heads included), empty
-/// segments, and purges the remaining free slots now.
+/// Releases everything idle: remote frees, empty pages (class heads included) and empty
+/// segments; purges free slots now if `force`, else those past the purge delay.
 ///
 /// # Safety
 /// The caller must own `heap`.
-pub unsafe fn release_idle(heap: *mut Heap) {
+pub unsafe fn release_idle(heap: *mut Heap, force: bool) {
     // SAFETY: owned heap; `next` is read before a page is retired.
     unsafe {
         drain_remote(heap);
@@ -522,7 +522,7 @@ pub unsafe fn release_idle(heap: *mut Heap) {
         }
         (*heap).empty_segments = 0;
         (*heap).releasing = false;
-        purge(heap, true);
+        purge(heap, force);
     }
 }
 
@@ -567,8 +567,10 @@ fn create() -> *mut Heap {
     h
 }
 
-/// Hands a heap over at thread exit: releases what is idle, then pushes it onto the
-/// abandoned stack where a new thread adopts it or a scavenger processes its remote frees.
+/// Hands a heap over at thread exit: releases what is idle (free pages not yet past the
+/// purge delay stay resident for a quick re-adoption; scavengers purge them later), then
+/// pushes it onto the abandoned stack where a new thread adopts it or a scavenger
+/// processes its remote frees.
 ///
 /// # Safety
 /// The caller must own `heap` and never use it again (frees from the exiting thread go
@@ -576,35 +578,19 @@ fn create() -> *mut Heap {
 pub unsafe fn abandon(heap: *mut Heap) {
     // SAFETY: owned heap; pushing transfers ownership to the stack.
     unsafe {
-        release_idle(heap);
+        release_idle(heap, false);
         stats::ABANDONED.add(1);
         ABANDONED.push(heap);
     }
 }
 
-/// Takes one abandoned heap, processes its pending remote frees and releases its idle
-/// memory, then puts it back.
-pub fn scavenge_one() {
+/// Takes every abandoned heap, processes its pending remote frees and releases its
+/// idle memory (purging everything if `force`, else what is past the purge delay), and
+/// puts them all back. Adopters racing with this briefly see no abandoned heap.
+pub fn scavenge(force: bool) {
     if ABANDONED.is_empty() {
         return;
     }
-    // SAFETY: heaps in the stack live forever; `take_one` makes us their sole owner.
-    unsafe {
-        let h = ABANDONED.take_one();
-        if h.is_null() {
-            return;
-        }
-        if !(*h).remote.is_empty() || (*h).purge_pending {
-            release_idle(h);
-            stats::SCAVENGED.add(1);
-        }
-        ABANDONED.push(h);
-    }
-}
-
-/// Takes every abandoned heap, releases its idle memory (processing its remote frees),
-/// and puts them all back.
-pub fn scavenge_all() {
     let first = ABANDONED.take_all();
     if first.is_null() {
         return;
@@ -614,8 +600,10 @@ pub fn scavenge_all() {
         let mut h = first;
         let mut last = first;
         while !h.is_null() {
-            release_idle(h);
-            stats::SCAVENGED.add(1);
+            if force || !(*h).remote.is_empty() || (*h).purge_pending {
+                release_idle(h, force);
+                stats::SCAVENGED.add(1);
+            }
             last = h;
             h = (*h).abandoned_next;
         }

@@ -213,7 +213,8 @@ unsafe fn cache_put(base: *mut u8, size: usize) -> bool {
     true
 }
 
-/// Takes a cached mapping of at least `total` bytes (and at most twice that).
+/// Takes a cached mapping of at least `total` bytes (and at most four times that: the
+/// spare tail serves later in-place growth by `realloc`).
 fn cache_take(total: usize) -> Option<(*mut u8, usize, bool)> {
     if CACHE.is_empty() {
         return None;
@@ -227,7 +228,7 @@ fn cache_take(total: usize) -> Option<(*mut u8, usize, bool)> {
     unsafe {
         while !cur.is_null() {
             let sz = (*cur).map_size;
-            if sz >= total && sz / 2 <= total {
+            if sz >= total && sz / 4 <= total {
                 found = cur;
                 let next = (*cur).next;
                 if prev.is_null() {

@@ -118,9 +118,9 @@ pub fn collect() {
     let h = current();
     if !h.is_null() {
         // SAFETY: the calling thread owns its heap.
-        unsafe { heap::release_idle(h) };
+        unsafe { heap::release_idle(h, true) };
     }
-    heap::scavenge_all();
+    heap::scavenge(true);
     crate::segment::cache_maintain(0, true);
     crate::large::cache_maintain(0, true);
 }
