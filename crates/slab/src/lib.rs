@@ -8,8 +8,10 @@
 //!   512 KiB. A request `r > 64` gets a block `< r · 1.125` (internal waste < 12.5 %).
 //!   Blocks up to 8 KiB live in 64 KiB single-page spans; bigger (medium) classes use
 //!   spans of up to 16 pages, chosen so the span's tail waste is ≤ 1/8.
-//!   Requests above 512 KiB, or aligned above 64 KiB, are **large objects**: one
-//!   `mmap` each (aligned as asked — 2 MiB and beyond work), `munmap`ed on free.
+//!   Requests above 512 KiB, or aligned above 64 KiB, are **large objects**
+//!   ([`large`]): one `mmap` each (aligned as asked — 2 MiB and beyond work), returned
+//!   on free through a small cache (≤ 8 mappings, ≤ 64 MiB, purged after the delay,
+//!   unmapped beyond the limits); `realloc` growth moves their pages with `mremap`.
 //! * **Segments and pages** ([`segment`], [`page`]):
 //!   4 MiB-aligned segments (mapped 2× and trimmed) split into 64 slots of 64 KiB; slot 0
 //!   holds the segment header and the 64 page headers. `dealloc` finds the segment by
@@ -30,24 +32,28 @@
 //!   owner then sees every remote free itself, so a full page that receives remote frees
 //!   is moved back to its class list without mimalloc's "delayed free" handshake, and the
 //!   hand-over at thread exit reduces to handing over one heap — no per-page atomic
-//!   state can race with abandonment. A segment's owner never changes while it is mapped,
-//!   and heaps are never unmapped, so a remote pusher can never write into freed memory.
+//!   state can race with abandonment. A segment changes owner only while it is empty
+//!   (no live block, so no remote free can be heading for it), and heaps are never
+//!   unmapped, so a remote pusher can never write into freed or reassigned memory.
 //! * **Thread exit** ([`thread`]): a `pthread_key_create` destructor
 //!   (registered once through an atomic state machine, and eagerly from `.init_array`)
-//!   releases the heap's idle memory (remote frees, empty pages, empty segments, purge)
-//!   and pushes the heap on a global lock-free abandoned stack. New threads **adopt**
+//!   releases the heap's idle memory (remote frees, empty pages, empty segments) and
+//!   pushes the heap on a global lock-free abandoned stack. New threads **adopt**
 //!   abandoned heaps before creating new ones, so thousands of short-lived threads reuse
-//!   a bounded set of heaps; threads that need a new segment (and every 4096 slow-path
-//!   calls) **scavenge** one abandoned heap: process its remote frees and release what
-//!   became empty. Frees that arrive after a heap was abandoned (from any thread,
-//!   including the exiting thread's later TLS destructors) take the remote path.
+//!   a bounded set of heaps (at most the peak number of live threads, plus a few from
+//!   races); threads that need a new segment (and every 4096 slow-path calls)
+//!   **scavenge** the abandoned heaps that have pending remote frees or unpurged pages.
+//!   Frees that arrive after a heap was abandoned (from any thread, including the exiting
+//!   thread's later TLS destructors) take the remote path.
 //! * **Returning memory**: a page whose last block is freed gives its span back to the
 //!   segment at once (except the one current page of its class); free slots are purged
 //!   with `madvise(MADV_DONTNEED)` once they stayed free for 50 ms (checked on the
 //!   owner's slow path, so an idle thread keeps its memory until it next allocates or
-//!   calls [`collect`]); a heap keeps at most one empty segment and unmaps the rest at
-//!   once. Purged and freshly mapped memory is known to be zero, which `alloc_zeroed`
-//!   uses to skip the memset (large objects are always fresh).
+//!   calls [`collect`]); a heap keeps at most one empty segment; further empty segments
+//!   go to a process-wide cache of at most 8 (their pages purged after the delay) and
+//!   are unmapped beyond that. Purged and freshly mapped memory is known to be zero,
+//!   which `alloc_zeroed` uses to skip the memset (small blocks carved from such pages,
+//!   and large objects from a fresh or purged mapping).
 //! * **No allocation, no panic inside the allocator**: the thread-local is a
 //!   `const`-initialised `Cell<*mut Heap>` (no `Drop`, so no TLS destructor is
 //!   registered); metadata comes from `mmap`; errors return null; indexing is either
@@ -58,7 +64,7 @@
 //!   key creation) completes in an `.init_array` constructor before `main`. In the child,
 //!   heaps of threads that did not survive the fork are simply never reused (their memory
 //!   stays mapped, as in mimalloc).
-//! * **OS layer** ([`os`]): the only module that calls `mmap`/`madvise`/
+//! * **OS layer** ([`os`]): the only module that calls `mmap`/`mremap`/`madvise`/
 //!   `munmap`; under Miri it switches to a test arena on `std::alloc::System`.
 //! * **Statistics** ([`stats()`]): mapped bytes, bytes in use, live/empty pages, remote
 //!   frees, large objects, heap hand-overs.

@@ -13,14 +13,15 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// allocate is approximate; after threads quiesce it is exact.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SlabStats {
-    /// Bytes currently mapped from the OS: segments, large objects (including their
-    /// alignment padding and header page) and heap metadata.
+    /// Bytes currently mapped from the OS: segments (including cached empty ones), large
+    /// objects (including their alignment padding, header page and cached freed
+    /// mappings) and heap metadata.
     pub mapped_bytes: usize,
     /// Bytes currently handed out to callers, counted by block (size-class) size for slab
     /// objects and by usable size for large objects. Blocks freed by another thread count
     /// until their owner (or a scavenger) processes the remote free.
     pub in_use_bytes: usize,
-    /// Number of 4 MiB segments currently mapped.
+    /// Number of 4 MiB segments currently mapped (owned by heaps or cached).
     pub segments: usize,
     /// 64 KiB pages currently carrying a span of some size class.
     pub pages_live: usize,
