@@ -190,7 +190,7 @@ unsafe fn housekeeping(heap: *mut Heap) {
         if !(*heap).remote.is_empty() {
             drain_remote(heap);
         }
-        if (*heap).purge_pending {
+        if (*heap).purge_pending && (*heap).slow_calls % 8 == 0 {
             purge(heap, false);
         }
         if (*heap).slow_calls % SCAVENGE_INTERVAL == 0 {

@@ -40,8 +40,11 @@ unsafe impl Link for Block {
     }
 }
 
-/// Bytes of blocks carved per free-list extension (at least one block).
-pub const EXTEND_BYTES: usize = 8 * 1024;
+/// Bytes of blocks carved per free-list extension (but at least [`EXTEND_MIN_BLOCKS`]).
+pub const EXTEND_BYTES: usize = 16 * 1024;
+/// Fewest blocks carved per extension (so big blocks do not hit the slow path on
+/// every other allocation; only each block's first word is touched).
+pub const EXTEND_MIN_BLOCKS: usize = 8;
 
 /// Header of a span of one size class (lives in the segment's metadata slot).
 #[repr(C)]
@@ -134,7 +137,7 @@ pub unsafe fn pop(page: *mut Page) -> *mut u8 {
     }
 }
 
-/// Carves up to [`EXTEND_BYTES`] of never-used blocks onto the (empty) `free` list.
+/// Carves about [`EXTEND_BYTES`] of never-used blocks onto the (empty) `free` list.
 /// Returns false when the span is fully carved.
 ///
 /// # Safety
@@ -148,7 +151,7 @@ pub unsafe fn extend(page: *mut Page) -> bool {
             return false;
         }
         let bsize = (*page).block_size;
-        let n = (EXTEND_BYTES / bsize).clamp(1, remaining);
+        let n = (EXTEND_BYTES / bsize).max(EXTEND_MIN_BLOCKS).min(remaining);
         let first = (*page).start.add((*page).extended as usize * bsize);
         let mut p = first;
         for _ in 1..n {
