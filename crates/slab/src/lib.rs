@@ -74,8 +74,10 @@
 //! * `cargo test -p allocmux-slab` — unit tests, the size-class × alignment × `realloc`
 //!   grid (`tests/grid.rs`), the mimalloc-style and cross-thread stress tests with the
 //!   slab as `#[global_allocator]` (`tests/stress.rs`), 2,000-thread churn
-//!   (`tests/churn.rs`), peak-then-idle (`tests/peak_idle.rs`) and fork
-//!   (`tests/fork.rs`).
+//!   (`tests/churn.rs`), peak-then-idle (`tests/peak_idle.rs`), fork
+//!   (`tests/fork.rs`), frees and allocations after the hand-over from late thread-exit
+//!   destructors (`tests/thread_exit.rs`) and OS failure under `RLIMIT_AS`
+//!   (`tests/oom.rs`).
 //! * Loom: the lock-free stack behind remote frees and heap hand-over
 //!   ([`list`]) is generic over a small atomic shim
 //!   ([`sync`]) and model-checked with
