@@ -37,7 +37,7 @@ fn frees_and_allocations_after_hand_over() {
     // SAFETY: creating a key with a valid destructor; KEY is written once before threads.
     unsafe {
         assert_eq!(
-            libc::pthread_key_create(&raw mut KEY, Some(late_destructor)),
+            libc::pthread_key_create(core::ptr::addr_of_mut!(KEY), Some(late_destructor)),
             0
         );
     }
