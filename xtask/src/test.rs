@@ -155,6 +155,45 @@ fn backend_step(backend: Backend) -> std::io::Result<StepResult> {
     Ok(r)
 }
 
+/// The slab's unit tests under Miri, when a nightly toolchain with Miri is
+/// installed; otherwise a note on how to get it (not a failure: stable-only
+/// machines can still run everything else).
+fn miri_step() -> std::io::Result<Option<StepResult>> {
+    // `cargo +nightly` must be the rustup proxy, not the toolchain's own cargo.
+    let nightly_cargo = || {
+        let mut c = Command::new("cargo");
+        c.current_dir(cmd::workspace_root())
+            .env_remove("RUSTC")
+            .env_remove("CARGO")
+            .arg("+nightly");
+        c
+    };
+    let has_miri = nightly_cargo()
+        .args(["miri", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_miri {
+        println!(
+            "skip   {:<30} no nightly Miri here (rustup toolchain install nightly --component miri,rust-src)",
+            "slab under Miri"
+        );
+        return Ok(None);
+    }
+    let mut c = nightly_cargo();
+    c.args([
+        "miri",
+        "test",
+        "-p",
+        "allocmux-slab",
+        "--lib",
+        "--target-dir",
+    ])
+    .arg(cmd::workspace_root().join("target/miri"));
+    step("slab under Miri", "miri", &mut c).map(Some)
+}
+
 /// Two backends at once must fail to compile, naming both features.
 fn exclusive_features_step() -> std::io::Result<StepResult> {
     let mut c = cmd::cargo();
@@ -248,6 +287,9 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         )
         .map_err(io)?,
     );
+    if let Some(r) = miri_step().map_err(io)? {
+        results.push(r);
+    }
     results.push(
         step(
             "xtask (matrix, report, gate)",
