@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-10}
 dir=target/gate/false-alarms
 mkdir -p "$dir"
-for method in instructions throughput; do
+for method in throughput instructions; do
     failures=0
     errors=0
     for i in $(seq 1 "$runs"); do
