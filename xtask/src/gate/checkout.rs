@@ -160,8 +160,11 @@ pub fn build_runner(
     let bin = gate_dir().join("bin").join(&side.name()[..4]);
     std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
     let dest = bin.join(format!("allocmux-runner-{}", backend.name()));
-    std::fs::copy(target.join("release/allocmux-runner"), &dest)
+    // Copy then rename: a runner still running elsewhere keeps its old file.
+    let tmp = dest.with_extension("tmp");
+    std::fs::copy(target.join("release/allocmux-runner"), &tmp)
         .map_err(|e| format!("cannot copy the {} runner: {e}", side.name()))?;
+    std::fs::rename(&tmp, &dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
     Ok(dest)
 }
 
