@@ -32,7 +32,7 @@ use std::alloc::{GlobalAlloc, Layout};
 
 pub use backend::Backend;
 #[cfg(feature = "stats")]
-pub use stats::{reset_stats, stats, Stats};
+pub use stats::{reset_stats, stats, Stats, PEAK_STEP};
 
 /// The backend this build allocates with, as a short name (`"mimalloc"`).
 ///

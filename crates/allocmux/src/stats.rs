@@ -2,13 +2,18 @@
 //! deallocations and reallocations the program made and how many bytes it had
 //! requested, now and at peak.
 //!
-//! Cost model: no lock. Call counts go to one of [`SHARDS`] cache-line-sized
-//! shards picked per thread, so threads rarely share a counter line; the byte
-//! gauge is one global relaxed atomic (it must be global to give an exact
-//! peak), and the peak is only written when it grows.
+//! Cost model: no lock and, on the common path, no atomic read-modify-write.
+//! Each thread gets its own cache-line-sized [`Shard`] of counters the first
+//! time it allocates; as the only writer it updates them with a plain load and
+//! store. Readers sum the shards. Threads beyond [`SHARDS`] share one overflow
+//! shard updated with `fetch_add`. The byte gauge is per shard too (a block
+//! freed by another thread makes that shard go negative; the sum is exact).
+//! The peak is folded into one global maximum whenever a thread's bytes grew
+//! by [`PEAK_STEP`] since its last fold, so it may miss at most that much per
+//! thread.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// A snapshot of the counting layer (see [`stats`](crate::stats)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,19 +26,24 @@ pub struct Stats {
     pub reallocations: u64,
     /// Bytes requested (by `Layout::size`) and not yet freed.
     pub bytes_current: u64,
-    /// The highest `bytes_current` since start or the last [`reset_stats`](crate::reset_stats).
+    /// The highest `bytes_current` since start or the last [`reset_stats`](crate::reset_stats),
+    /// to within [`PEAK_STEP`] bytes per thread.
     pub bytes_peak: u64,
 }
 
-/// Number of counter shards; threads are spread over them round-robin.
-pub const SHARDS: usize = 32;
+/// Threads that get a shard of their own; later threads share the overflow shard.
+pub const SHARDS: usize = 64;
 
-/// One shard of call counters, alone on its cache line.
+/// Growth of a thread's bytes between two updates of the global peak.
+pub const PEAK_STEP: i64 = 64 * 1024;
+
+/// One thread's counters, alone on its cache line(s).
 #[repr(align(128))]
 struct Shard {
     allocations: AtomicU64,
     deallocations: AtomicU64,
     reallocations: AtomicU64,
+    bytes: AtomicI64,
 }
 
 #[allow(clippy::declare_interior_mutable_const)] // used only as an array initialiser
@@ -41,95 +51,152 @@ const EMPTY_SHARD: Shard = Shard {
     allocations: AtomicU64::new(0),
     deallocations: AtomicU64::new(0),
     reallocations: AtomicU64::new(0),
+    bytes: AtomicI64::new(0),
 };
 
-static SHARD_TABLE: [Shard; SHARDS] = [EMPTY_SHARD; SHARDS];
+/// `SHARDS` owned shards, then the shared overflow shard.
+static SHARD_TABLE: [Shard; SHARDS + 1] = [EMPTY_SHARD; SHARDS + 1];
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
-static BYTES_CURRENT: AtomicU64 = AtomicU64::new(0);
 static BYTES_PEAK: AtomicU64 = AtomicU64::new(0);
+/// Counts at the last reset, subtracted by [`stats`].
+static BASE: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
+const UNASSIGNED: usize = usize::MAX;
+
+/// This thread's shard and its byte growth since it last updated the peak.
+struct Local {
+    shard: Cell<usize>,
+    growth: Cell<i64>,
+}
 
 thread_local! {
     // Const-initialised and without `Drop`: using it inside the global
     // allocator never allocates and registers no destructor.
-    static MY_SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+    static LOCAL: Local = const { Local { shard: Cell::new(UNASSIGNED), growth: Cell::new(0) } };
 }
 
+/// This thread's shard index (`SHARDS` = the shared overflow shard).
 #[inline]
-fn shard() -> &'static Shard {
-    let index = MY_SHARD
-        .try_with(|slot| {
-            let mut i = slot.get();
-            if i == usize::MAX {
-                i = NEXT_SHARD.fetch_add(1, Relaxed) % SHARDS;
-                slot.set(i);
-            }
-            i
-        })
-        .unwrap_or(0);
-    &SHARD_TABLE[index % SHARDS]
+fn shard_index(local: &Local) -> usize {
+    let mut i = local.shard.get();
+    if i == UNASSIGNED {
+        i = NEXT_SHARD.fetch_add(1, Relaxed).min(SHARDS);
+        local.shard.set(i);
+    }
+    i
 }
 
+/// Adds `n` to a counter: load and store when this thread owns the shard,
+/// `fetch_add` on the shared overflow shard.
 #[inline]
-fn add_bytes(n: usize) {
-    let now = BYTES_CURRENT.fetch_add(n as u64, Relaxed) + n as u64;
-    if now > BYTES_PEAK.load(Relaxed) {
-        BYTES_PEAK.fetch_max(now, Relaxed);
+fn bump_u64(counter: &AtomicU64, owned: bool) {
+    if owned {
+        counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+    } else {
+        counter.fetch_add(1, Relaxed);
     }
 }
 
 #[inline]
-fn sub_bytes(n: usize) {
-    BYTES_CURRENT.fetch_sub(n as u64, Relaxed);
+fn add_bytes(local: Option<&Local>, shard: &Shard, owned: bool, delta: i64) {
+    if owned {
+        shard
+            .bytes
+            .store(shard.bytes.load(Relaxed).wrapping_add(delta), Relaxed);
+    } else {
+        shard.bytes.fetch_add(delta, Relaxed);
+    }
+    if delta > 0 {
+        let fold = match local {
+            Some(l) => {
+                let grown = l.growth.get() + delta;
+                let fold = grown >= PEAK_STEP;
+                l.growth.set(if fold { 0 } else { grown });
+                fold
+            }
+            None => true,
+        };
+        if fold {
+            BYTES_PEAK.fetch_max(current_bytes(), Relaxed);
+        }
+    }
+}
+
+fn current_bytes() -> u64 {
+    let sum: i64 = SHARD_TABLE.iter().map(|s| s.bytes.load(Relaxed)).sum();
+    sum.max(0) as u64
+}
+
+/// Runs `f` with this thread's locals (if still reachable), its shard and
+/// whether the thread owns that shard alone.
+#[inline]
+fn with_shard(f: impl Fn(Option<&Local>, &'static Shard, bool)) {
+    let done = LOCAL.try_with(|local| {
+        let i = shard_index(local);
+        f(Some(local), &SHARD_TABLE[i.min(SHARDS)], i < SHARDS);
+    });
+    if done.is_err() {
+        f(None, &SHARD_TABLE[SHARDS], false);
+    }
 }
 
 /// Records a successful allocation of `size` bytes.
 #[inline]
 pub(crate) fn on_alloc(size: usize) {
-    shard().allocations.fetch_add(1, Relaxed);
-    add_bytes(size);
+    with_shard(|l, s, owned| {
+        bump_u64(&s.allocations, owned);
+        add_bytes(l, s, owned, size as i64);
+    });
 }
 
 /// Records the release of a block of `size` bytes.
 #[inline]
 pub(crate) fn on_dealloc(size: usize) {
-    shard().deallocations.fetch_add(1, Relaxed);
-    sub_bytes(size);
+    with_shard(|l, s, owned| {
+        bump_u64(&s.deallocations, owned);
+        add_bytes(l, s, owned, -(size as i64));
+    });
 }
 
 /// Records a successful reallocation from `old` to `new` bytes.
 #[inline]
 pub(crate) fn on_realloc(old: usize, new: usize) {
-    shard().reallocations.fetch_add(1, Relaxed);
-    if new >= old {
-        add_bytes(new - old);
-    } else {
-        sub_bytes(old - new);
-    }
+    with_shard(|l, s, owned| {
+        bump_u64(&s.reallocations, owned);
+        add_bytes(l, s, owned, new as i64 - old as i64);
+    });
 }
 
-/// Reads the counters. Counts are exact once the threads that allocate have
+fn counts() -> [u64; 3] {
+    let mut c = [0u64; 3];
+    for s in &SHARD_TABLE {
+        c[0] = c[0].wrapping_add(s.allocations.load(Relaxed));
+        c[1] = c[1].wrapping_add(s.deallocations.load(Relaxed));
+        c[2] = c[2].wrapping_add(s.reallocations.load(Relaxed));
+    }
+    c
+}
+
+/// Reads the counters. They are exact once the threads that allocate have
 /// stopped; during concurrent use each field is a recent value.
 pub fn stats() -> Stats {
-    let mut s = Stats {
-        bytes_current: BYTES_CURRENT.load(Relaxed),
-        bytes_peak: BYTES_PEAK.load(Relaxed),
-        ..Stats::default()
-    };
-    for shard in &SHARD_TABLE {
-        s.allocations += shard.allocations.load(Relaxed);
-        s.deallocations += shard.deallocations.load(Relaxed);
-        s.reallocations += shard.reallocations.load(Relaxed);
+    let c = counts();
+    let current = current_bytes();
+    Stats {
+        allocations: c[0].wrapping_sub(BASE[0].load(Relaxed)),
+        deallocations: c[1].wrapping_sub(BASE[1].load(Relaxed)),
+        reallocations: c[2].wrapping_sub(BASE[2].load(Relaxed)),
+        bytes_current: current,
+        bytes_peak: BYTES_PEAK.load(Relaxed).max(current),
     }
-    s
 }
 
-/// Sets the call counts to zero and the peak to the bytes currently in use
-/// (blocks still live stay counted in `bytes_current`, so later frees balance).
+/// Starts counting calls from zero and sets the peak to the bytes currently in
+/// use (blocks still live stay counted in `bytes_current`, so later frees
+/// balance). Only reads the threads' shards, so it is safe at any time.
 pub fn reset_stats() {
-    for shard in &SHARD_TABLE {
-        shard.allocations.store(0, Relaxed);
-        shard.deallocations.store(0, Relaxed);
-        shard.reallocations.store(0, Relaxed);
+    for (base, now) in BASE.iter().zip(counts()) {
+        base.store(now, Relaxed);
     }
-    BYTES_PEAK.store(BYTES_CURRENT.load(Relaxed), Relaxed);
+    BYTES_PEAK.store(current_bytes(), Relaxed);
 }
