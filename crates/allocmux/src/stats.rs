@@ -34,8 +34,8 @@ pub struct Stats {
 /// Threads that get a shard of their own; later threads share the overflow shard.
 pub const SHARDS: usize = 64;
 
-/// Growth of a thread's bytes between two updates of the global peak.
-pub const PEAK_STEP: i64 = 64 * 1024;
+/// Net growth of a thread's bytes between two updates of the global peak.
+pub const PEAK_STEP: i64 = 256 * 1024;
 
 /// One thread's counters, alone on its cache line(s).
 #[repr(align(128))]
@@ -106,24 +106,31 @@ fn add_bytes(local: Option<&Local>, shard: &Shard, owned: bool, delta: i64) {
     } else {
         shard.bytes.fetch_add(delta, Relaxed);
     }
-    if delta > 0 {
-        let fold = match local {
-            Some(l) => {
-                let grown = l.growth.get() + delta;
-                let fold = grown >= PEAK_STEP;
-                l.growth.set(if fold { 0 } else { grown });
-                fold
-            }
-            None => true,
-        };
-        if fold {
-            BYTES_PEAK.fetch_max(current_bytes(), Relaxed);
+    // Net growth since the last peak update, never below zero: a thread that
+    // allocates and frees in turn never pays for a peak update.
+    let fold = match local {
+        Some(l) => {
+            let grown = (l.growth.get() + delta).max(0);
+            let fold = grown >= PEAK_STEP;
+            l.growth.set(if fold { 0 } else { grown });
+            fold
         }
+        None => delta > 0,
+    };
+    if fold {
+        BYTES_PEAK.fetch_max(current_bytes(), Relaxed);
     }
 }
 
+/// The exact bytes in use: the sum over the shards handed out so far and the
+/// overflow shard (so the cost grows with the number of threads, not `SHARDS`).
 fn current_bytes() -> u64 {
-    let sum: i64 = SHARD_TABLE.iter().map(|s| s.bytes.load(Relaxed)).sum();
+    let used = NEXT_SHARD.load(Relaxed).min(SHARDS);
+    let owned: i64 = SHARD_TABLE[..used]
+        .iter()
+        .map(|s| s.bytes.load(Relaxed))
+        .sum();
+    let sum = owned + SHARD_TABLE[SHARDS].bytes.load(Relaxed);
     sum.max(0) as u64
 }
 
