@@ -99,6 +99,7 @@ mod imp {
     }
 
     /// A coarse monotonic clock in milliseconds (vDSO, no allocation, no lock).
+    #[cfg(not(feature = "logical-clock"))]
     pub fn now_ms() -> u64 {
         let mut ts = libc::timespec {
             tv_sec: 0,
@@ -107,6 +108,16 @@ mod imp {
         // SAFETY: `ts` is a valid, writable timespec.
         unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
         (ts.tv_sec as u64) * 1000 + (ts.tv_nsec as u64) / 1_000_000
+    }
+
+    /// The `logical-clock` build: every reading advances the clock by one
+    /// "millisecond", so delays depend only on what the program did, never on
+    /// elapsed time, and instruction counts are the same on every run.
+    #[cfg(feature = "logical-clock")]
+    pub fn now_ms() -> u64 {
+        use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        static TICKS: AtomicU64 = AtomicU64::new(0);
+        TICKS.fetch_add(1, Relaxed)
     }
 }
 

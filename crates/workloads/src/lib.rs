@@ -19,7 +19,7 @@ pub mod workloads;
 pub use block::Block;
 pub use checksum::{mix64, Checksum};
 pub use class::PatternClass;
-pub use measure::measure;
+pub use measure::{measure, run_workload};
 pub use record::{AllocCounters, Params, RunRecord};
 pub use registry::{all, find, Outcome, Workload};
 pub use rng::Rng;

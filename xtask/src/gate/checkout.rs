@@ -119,12 +119,13 @@ impl Side {
 }
 
 /// Builds the runner for `backend` in the checkout at `src` and copies it to
-/// `target/gate/bin/<side>-<backend>`. `extra_features` adds runner features
-/// (the planted-regression knob).
+/// `target/gate/bin/<side>/allocmux-runner-<name>`. `extra_features` adds
+/// runner features (the planted-regression knob, the slab's logical clock).
 pub fn build_runner(
     src: &Path,
     side: Side,
     backend: Backend,
+    name: &str,
     extra_features: &[&str],
 ) -> Result<PathBuf, String> {
     let target = gate_dir().join(format!("target-{}", side.name()));
@@ -145,7 +146,7 @@ pub fn build_runner(
     }
     let log = gate_dir()
         .join("logs")
-        .join(format!("build-{}-{}.log", side.name(), backend.name()));
+        .join(format!("build-{}-{name}.log", side.name()));
     let out = cmd::run_logged(&mut c, &log).map_err(|e| e.to_string())?;
     if !out.success {
         return Err(format!(
@@ -159,7 +160,7 @@ pub fn build_runner(
     // part of what callgrind counts, so the two sides must not differ in it.
     let bin = gate_dir().join("bin").join(&side.name()[..4]);
     std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
-    let dest = bin.join(format!("allocmux-runner-{}", backend.name()));
+    let dest = bin.join(format!("allocmux-runner-{name}"));
     // Copy then rename: a runner still running elsewhere keeps its old file.
     let tmp = dest.with_extension("tmp");
     std::fs::copy(target.join("release/allocmux-runner"), &tmp)

@@ -47,15 +47,23 @@ pub fn require_valgrind() -> Result<(), String> {
     }
 }
 
-/// Total instructions the probe executes under callgrind (whole process).
-pub fn instructions(probe: &Probe) -> Result<u64, String> {
+/// The function whose instructions are counted for registry workloads (see
+/// `allocmux_workloads::run_workload`).
+pub const COUNTED_FUNCTION: &str = "*run_workload*";
+
+/// Instructions the probe executes under callgrind: inside `only` (a
+/// function-name pattern) when given, else the whole process.
+pub fn instructions(probe: &Probe, only: Option<&str>) -> Result<u64, String> {
     let out_file =
         std::env::temp_dir().join(format!("allocmux-gate-{}.callgrind", std::process::id()));
-    let wrapper = [
+    let mut wrapper = vec![
         "valgrind".to_owned(),
         "--tool=callgrind".to_owned(),
         format!("--callgrind-out-file={}", out_file.display()),
     ];
+    if let Some(pattern) = only {
+        wrapper.push(format!("--toggle-collect={pattern}"));
+    }
     let out = probe
         .command(Some(&wrapper))
         .output()

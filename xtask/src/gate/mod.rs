@@ -70,10 +70,49 @@ fn parse_method(s: &str) -> Result<Method, String> {
     }
 }
 
+/// Which runner build a cell needs: its backend, and for slab instruction
+/// cells the logical purge clock that makes instruction counts repeatable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RunnerKind {
+    /// Backend of the build.
+    pub backend: Backend,
+    /// Built with `slab-logical-clock`.
+    pub logical_clock: bool,
+}
+
+impl RunnerKind {
+    /// The build `cell` runs on (with `backend` instead of the cell's own, for
+    /// the system allocator measured beside it).
+    pub fn of(cell: &GatedCell, backend: Backend) -> RunnerKind {
+        RunnerKind {
+            backend,
+            logical_clock: cell.method == Method::Instructions && backend == Backend::Slab,
+        }
+    }
+
+    /// A file-name part: `slab`, `slab-logical-clock`.
+    fn name(self) -> String {
+        if self.logical_clock {
+            format!("{}-logical-clock", self.backend)
+        } else {
+            self.backend.name().to_owned()
+        }
+    }
+
+    /// Runner features beyond the backend's own.
+    fn features(self) -> &'static [&'static str] {
+        if self.logical_clock {
+            &["slab-logical-clock"]
+        } else {
+            &[]
+        }
+    }
+}
+
 /// Everything a cell needs to run on one side.
 struct SideBuild {
     dir: PathBuf,
-    runners: BTreeMap<Backend, PathBuf>,
+    runners: BTreeMap<RunnerKind, PathBuf>,
     env: Vec<(String, String)>,
 }
 
@@ -107,7 +146,7 @@ impl SideBuild {
             args.extend(["--iterations".into(), i.to_string()]);
         }
         Probe {
-            program: self.runners[&backend].clone(),
+            program: self.runners[&RunnerKind::of(cell, backend)].clone(),
             args,
             dir: self.dir.clone(),
             env: self.env.clone(),
@@ -119,13 +158,22 @@ fn build_side(
     src: &Path,
     side: Side,
     cells: &[GatedCell],
-    backends: &[Backend],
+    kinds: &[RunnerKind],
     features: &[&str],
 ) -> Result<SideBuild, String> {
     let mut runners = BTreeMap::new();
-    for &b in backends {
-        eprintln!("[gate] building the {} runner for {b} …", side.name());
-        runners.insert(b, checkout::build_runner(src, side, b, features)?);
+    for &kind in kinds {
+        eprintln!(
+            "[gate] building the {} runner for {} …",
+            side.name(),
+            kind.name()
+        );
+        let mut all: Vec<&str> = features.to_vec();
+        all.extend_from_slice(kind.features());
+        runners.insert(
+            kind,
+            checkout::build_runner(src, side, kind.backend, &kind.name(), &all)?,
+        );
     }
     let mut built_commands: Vec<&Vec<String>> = Vec::new();
     for cell in cells {
@@ -300,23 +348,26 @@ pub fn run(args: &GateArgs) -> Result<ExitCode, String> {
         .clone()
         .unwrap_or_else(|| checkout::gate_dir().join("report"));
 
-    let mut backends: Vec<Backend> = cells
+    let mut kinds: Vec<RunnerKind> = cells
         .iter()
         .filter(|c| c.command.is_none())
-        .map(|c| c.backend)
+        .map(|c| RunnerKind::of(c, c.backend))
         .collect();
     if baseline.is_some() {
-        backends.push(Backend::System);
+        kinds.push(RunnerKind {
+            backend: Backend::System,
+            logical_clock: false,
+        });
     }
-    backends.sort();
-    backends.dedup();
+    kinds.sort();
+    kinds.dedup();
     let plant: Vec<&str> = if args.plant_slowdown.is_some() {
         vec!["planted-slowdown"]
     } else {
         Vec::new()
     };
     let root = cmd::workspace_root();
-    let mut candidate = build_side(&root, Side::Candidate, &cells, &backends, &plant)?;
+    let mut candidate = build_side(&root, Side::Candidate, &cells, &kinds, &plant)?;
     if let Some(n) = args.plant_slowdown {
         candidate
             .env
@@ -325,12 +376,7 @@ pub fn run(args: &GateArgs) -> Result<ExitCode, String> {
     let base = match &base_sha {
         Some(sha) => {
             let src = checkout::worktree(sha)?;
-            let base_backends: Vec<Backend> = backends
-                .iter()
-                .copied()
-                .filter(|&b| b != Backend::System || baseline.is_none())
-                .collect();
-            Some(build_side(&src, Side::Base, &cells, &base_backends, &[])?)
+            Some(build_side(&src, Side::Base, &cells, &kinds, &[])?)
         }
         None => None,
     };
@@ -350,9 +396,12 @@ pub fn run(args: &GateArgs) -> Result<ExitCode, String> {
         let result: Result<CellOutcome, String> = match (cell.method, &base, &baseline) {
             (Method::Instructions, _, _) => (|| {
                 let mut o = blank_outcome(cell, "instructions");
-                let c1 = measure::instructions(&cand_probe)?;
+                let only = cell.command.is_none().then_some(measure::COUNTED_FUNCTION);
+                let c1 = measure::instructions(&cand_probe, only)?;
                 let b1 = match (&base, &baseline) {
-                    (Some(base), _) => measure::instructions(&base.probe(cell, cell.backend))?,
+                    (Some(base), _) => {
+                        measure::instructions(&base.probe(cell, cell.backend), only)?
+                    }
                     (None, Some(bl)) => bl.instructions(cell).ok_or_else(|| {
                         format!(
                             "the baseline file has no instruction count for {}",
