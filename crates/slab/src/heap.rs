@@ -12,7 +12,7 @@ use core::mem::size_of;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::list::{AtomicStack, Link};
+use crate::list::AtomicStack;
 use crate::os;
 use crate::page::{self, Block, Page};
 use crate::segment::{
@@ -59,19 +59,7 @@ pub struct Heap {
     all_next: *mut Heap,
 }
 
-// SAFETY: only the `abandoned_next` link is touched.
-unsafe impl Link for Heap {
-    #[inline]
-    unsafe fn next(this: *mut Self) -> *mut Self {
-        // SAFETY: the caller guarantees `this` is a live heap.
-        unsafe { (*this).abandoned_next }
-    }
-    #[inline]
-    unsafe fn set_next(this: *mut Self, next: *mut Self) {
-        // SAFETY: the caller guarantees `this` is a live heap it owns.
-        unsafe { (*this).abandoned_next = next }
-    }
-}
+crate::list::impl_link!(Heap, abandoned_next);
 
 /// Heaps whose thread exited, waiting to be adopted or scavenged.
 static ABANDONED: AtomicStack<Heap> = AtomicStack::new();

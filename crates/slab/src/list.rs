@@ -32,6 +32,26 @@ pub unsafe trait Link {
     unsafe fn set_next(this: *mut Self, next: *mut Self);
 }
 
+/// Implements [`Link`] for a type through one of its `*mut Self` fields.
+macro_rules! impl_link {
+    ($ty:ty, $field:ident) => {
+        // SAFETY: only the named link field is read or written.
+        unsafe impl $crate::list::Link for $ty {
+            #[inline]
+            unsafe fn next(this: *mut Self) -> *mut Self {
+                // SAFETY: the caller guarantees `this` is a live node.
+                unsafe { (*this).$field }
+            }
+            #[inline]
+            unsafe fn set_next(this: *mut Self, next: *mut Self) {
+                // SAFETY: the caller guarantees `this` is a live node it owns.
+                unsafe { (*this).$field = next }
+            }
+        }
+    };
+}
+pub(crate) use impl_link;
+
 /// A multi-producer stack whose consumers take all nodes at once (or one, ABA-free).
 pub struct AtomicStack<T, A = AtomicPtr<T>> {
     head: A,

@@ -19,7 +19,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::heap::Heap;
-use crate::list::{AtomicStack, Link};
+use crate::list::AtomicStack;
 use crate::os;
 use crate::page::Page;
 use crate::size_class::{PAGE_SHIFT, PAGE_SIZE};
@@ -74,19 +74,7 @@ pub struct Segment {
     pub cached_at: u64,
 }
 
-// SAFETY: only the `next` link is touched (used by the segment cache stack).
-unsafe impl Link for Segment {
-    #[inline]
-    unsafe fn next(this: *mut Self) -> *mut Self {
-        // SAFETY: the caller guarantees `this` is a live segment.
-        unsafe { (*this).next }
-    }
-    #[inline]
-    unsafe fn set_next(this: *mut Self, next: *mut Self) {
-        // SAFETY: the caller guarantees `this` is a live segment it owns.
-        unsafe { (*this).next = next }
-    }
-}
+crate::list::impl_link!(Segment, next);
 
 /// Offset of the page-header array inside slot 0.
 pub const PAGES_OFFSET: usize = (size_of::<Segment>() + 63) & !63;

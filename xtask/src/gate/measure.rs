@@ -71,11 +71,7 @@ pub fn instructions(probe: &Probe, only: Option<&str>) -> Result<u64, String> {
     let _ = std::fs::remove_file(&out_file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
+        let last = crate::cmd::last_line(&stderr);
         return Err(format!(
             "{} failed under callgrind: {last}",
             probe.program.display()
@@ -103,11 +99,7 @@ pub fn throughput(probe: &Probe) -> Result<f64, String> {
     let wall = start.elapsed().as_secs_f64();
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
+        let last = crate::cmd::last_line(&stderr);
         return Err(format!(
             "{} failed ({}): {last}",
             probe.program.display(),

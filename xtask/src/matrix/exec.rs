@@ -102,13 +102,7 @@ pub fn run_cell(runner: &Path, cell: &Cell, rep: u32, quick: bool, timeout: Dura
     };
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
-    let last_stderr = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_owned();
+    let last_stderr = crate::cmd::last_line(&stderr).to_owned();
     let Some(status) = status else {
         return finish(
             RunStatus::Timeout,
