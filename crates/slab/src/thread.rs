@@ -8,14 +8,93 @@
 //! race on creating it (that is also why no thread can be spinning on the key state when
 //! another thread forks: the only spin happens before `main`).
 
-use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 
 use crate::heap::{self, Heap};
 
-thread_local! {
-    static HEAP: Cell<*mut Heap> = const { Cell::new(ptr::null_mut()) };
+/// The per-thread heap slot. Default: a `thread_local!` (the TLS model rustc picks:
+/// initial-/local-exec in executables, global-dynamic in shared objects).
+#[cfg(not(all(
+    feature = "initial-exec-tls",
+    target_arch = "x86_64",
+    target_os = "linux",
+    not(miri)
+)))]
+mod tls {
+    use super::*;
+    use core::cell::Cell;
+
+    thread_local! {
+        static HEAP: Cell<*mut Heap> = const { Cell::new(ptr::null_mut()) };
+    }
+
+    /// The slot's value (null when unset or when TLS is gone).
+    #[inline(always)]
+    pub fn get() -> *mut Heap {
+        HEAP.try_with(Cell::get).unwrap_or(ptr::null_mut())
+    }
+
+    /// Sets the slot; false if this thread's TLS is already torn down.
+    #[inline]
+    pub fn set(h: *mut Heap) -> bool {
+        HEAP.try_with(|c| c.set(h)).is_ok()
+    }
+}
+
+/// The per-thread heap slot as an **initial-exec** TLS variable (feature
+/// `initial-exec-tls`, x86-64 Linux), for the preloadable C library: in a shared object
+/// rustc's `thread_local!` uses the global-dynamic model, whose `__tls_get_addr` may
+/// call `malloc`/`free` itself (resizing the DTV, freeing a dlclosed module's block) and
+/// so re-enter the allocator. Initial-exec reads `%fs:offset` directly and never calls
+/// anything; the price is that the library must be loaded at start-up (`LD_PRELOAD` or
+/// linked), not `dlopen`ed late into a process whose static TLS surplus is used up.
+///
+/// The final artifact must define the variable once with
+/// [`define_initial_exec_tls!`](crate::define_initial_exec_tls) (a definition inside this
+/// rlib might sit in an archive member the linker never pulls in).
+#[cfg(all(
+    feature = "initial-exec-tls",
+    target_arch = "x86_64",
+    target_os = "linux",
+    not(miri)
+))]
+mod tls {
+    use super::*;
+    use core::arch::asm;
+
+    /// The slot's value (null when unset).
+    #[inline(always)]
+    pub fn get() -> *mut Heap {
+        let v: *mut Heap;
+        // SAFETY: initial-exec access to our own 8-byte TLS variable: load its offset from
+        // the thread pointer (GOT entry resolved at load time), then read `%fs:offset`.
+        unsafe {
+            asm!(
+                "mov {v}, qword ptr [rip + allocmux_slab_tls_heap@GOTTPOFF]",
+                "mov {v}, qword ptr fs:[{v}]",
+                v = out(reg) v,
+                options(nostack, readonly, preserves_flags, pure),
+            );
+        }
+        v
+    }
+
+    /// Sets the slot (always possible: the variable lives as long as the thread).
+    #[inline]
+    pub fn set(h: *mut Heap) -> bool {
+        // SAFETY: as in `get`, writing our own TLS variable.
+        unsafe {
+            asm!(
+                "mov {t}, qword ptr [rip + allocmux_slab_tls_heap@GOTTPOFF]",
+                "mov qword ptr fs:[{t}], {h}",
+                t = out(reg) _,
+                h = in(reg) h,
+                options(nostack, preserves_flags),
+            );
+        }
+        true
+    }
 }
 
 const KEY_NONE: u8 = 0;
@@ -29,7 +108,7 @@ static KEY: AtomicU32 = AtomicU32::new(0);
 /// The calling thread's heap, or null if it has none (yet, or any more).
 #[inline(always)]
 pub fn current() -> *mut Heap {
-    HEAP.try_with(Cell::get).unwrap_or(ptr::null_mut())
+    tls::get()
 }
 
 /// Gives the calling thread a heap (adopted or new) and registers its exit hook.
@@ -46,7 +125,7 @@ pub fn init_current() -> *mut Heap {
         return h;
     }
     // Publish before `pthread_setspecific`: if that allocates, it re-enters with a heap.
-    if HEAP.try_with(|c| c.set(h)).is_err() {
+    if !tls::set(h) {
         // No TLS any more: give the heap straight back.
         // SAFETY: we own `h` and never use it again.
         unsafe { heap::abandon(h) };
@@ -91,14 +170,33 @@ extern "C" fn on_thread_exit(arg: *mut libc::c_void) {
     if h.is_null() {
         return;
     }
-    let _ = HEAP.try_with(|c| {
-        if c.get() == h {
-            c.set(ptr::null_mut())
-        }
-    });
+    if tls::get() == h {
+        tls::set(ptr::null_mut());
+    }
     // SAFETY: `h` was this thread's heap and the thread no longer refers to it: later
     // frees from this thread see a different (or no) heap and take the remote path.
     unsafe { heap::abandon(h) };
+}
+
+/// Defines the initial-exec TLS slot used with the `initial-exec-tls` feature: eight
+/// zero bytes of `.tbss`, hidden inside the linked object. Invoke it once at the top
+/// level of the final artifact (the cdylib).
+#[macro_export]
+macro_rules! define_initial_exec_tls {
+    () => {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        ::core::arch::global_asm!(
+            ".pushsection .tbss.allocmux_slab_heap,\"awT\",@nobits",
+            ".p2align 3",
+            ".globl allocmux_slab_tls_heap",
+            ".hidden allocmux_slab_tls_heap",
+            ".type allocmux_slab_tls_heap, @object",
+            ".size allocmux_slab_tls_heap, 8",
+            "allocmux_slab_tls_heap:",
+            ".zero 8",
+            ".popsection",
+        );
+    };
 }
 
 #[cfg(all(target_os = "linux", not(miri)))]
