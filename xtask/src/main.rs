@@ -7,6 +7,7 @@ mod machine;
 mod matrix;
 mod merge;
 mod micro;
+mod preload;
 mod report;
 mod results;
 mod test;
@@ -35,6 +36,8 @@ enum Task {
     BenchGate(gate::GateArgs),
     /// Join the results of `bench-matrix --shard` runs into one report.
     Merge(merge::MergeArgs),
+    /// Build liballocmux_slab.so and run real programs with it preloaded (LD_PRELOAD).
+    PreloadCheck(preload::PreloadArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Task::Merge(args) => merge::run(args),
         Task::BenchMicro(args) => micro::run(args),
         Task::BenchGate(args) => gate::run(args),
+        Task::PreloadCheck(args) => preload::run_check(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,386 @@
+//! `cargo xtask preload-check`: builds `liballocmux_slab.so` (release) and runs real
+//! programs with it preloaded (`LD_PRELOAD`), comparing each program's output with a
+//! plain run: `python3` on `crates/slab-malloc/tests/preload/exercise.py` (dicts,
+//! strings, threads), `git` on a scratch repository (init, add many files, commit, log,
+//! gc, fsck) and the multithreaded system-allocator Rust example `mt_system`.
+//!
+//! Proof that a preloaded run used the library: the library's exit banner
+//! (`ALLOCMUX_SLAB_BANNER=1` → `allocmux-slab: active pid=<pid> heaps=<n> …` on stderr)
+//! must name the very process that was started, with at least one heap, i.e. that
+//! process's `malloc` calls were served by the slab.
+//!
+//! Prints one verdict line per program with the preloaded time relative to the plain
+//! run; exits 1 if any program fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use clap::Args;
+
+use crate::cmd;
+
+/// Options of `cargo xtask preload-check`.
+#[derive(Args)]
+pub struct PreloadArgs {
+    /// Build the library with the slab's hardened mode.
+    #[arg(long)]
+    hardened: bool,
+    /// Files the git scenario adds to its scratch repository.
+    #[arg(long, default_value_t = 2000)]
+    git_files: usize,
+}
+
+/// What one run of a program did.
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+    seconds: f64,
+    /// Processes whose exit banner said they allocated through the slab.
+    slab_pids: Vec<(u32, u64)>,
+}
+
+/// Runs `c` (optionally preloaded), capturing its output and wall time.
+fn run(c: &mut Command, preload: Option<&Path>) -> std::io::Result<(Run, u32)> {
+    if let Some(lib) = preload {
+        c.env("LD_PRELOAD", lib).env("ALLOCMUX_SLAB_BANNER", "1");
+    } else {
+        c.env_remove("LD_PRELOAD")
+            .env_remove("ALLOCMUX_SLAB_BANNER");
+    }
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let child = c.spawn().map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot run `{}`: {e}", cmd::display(c)))
+    })?;
+    let pid = child.id();
+    let out = child.wait_with_output()?;
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let slab_pids = banners(&stderr);
+    Ok((
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+            seconds,
+            slab_pids,
+        },
+        pid,
+    ))
+}
+
+/// `(pid, heaps)` of every `allocmux-slab: active pid=… heaps=…` line.
+fn banners(stderr: &str) -> Vec<(u32, u64)> {
+    let field = |line: &str, key: &str| -> Option<u64> {
+        let rest = line.split(key).nth(1)?;
+        rest.split_whitespace().next()?.parse().ok()
+    };
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("allocmux-slab: active"))
+        .filter_map(|l| Some((field(l, "pid=")? as u32, field(l, "heaps=")?)))
+        .collect()
+}
+
+/// Stderr without the library's banner lines (for failure messages).
+fn strip_banners(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("allocmux-slab: active"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One program's verdict.
+struct Verdict {
+    name: String,
+    ok: bool,
+    plain: f64,
+    preloaded: f64,
+    detail: String,
+}
+
+/// A program run once plain and once preloaded, each from a fresh `Command`.
+fn check_program(
+    name: &str,
+    lib: &Path,
+    mut make: impl FnMut(bool) -> std::io::Result<Command>,
+) -> std::io::Result<Verdict> {
+    let (plain, _) = run(&mut make(false)?, None)?;
+    let (pre, pid) = run(&mut make(true)?, Some(lib))?;
+    let mut problems = Vec::new();
+    if !plain.ok {
+        problems.push(format!(
+            "plain run failed: {}",
+            cmd::tail(&plain.stderr, 10)
+        ));
+    }
+    if !pre.ok {
+        problems.push(format!(
+            "preloaded run failed: {}",
+            cmd::tail(&strip_banners(&pre.stderr), 10)
+        ));
+    }
+    if plain.stdout != pre.stdout {
+        problems.push(format!(
+            "output differs:\n--- plain\n{}\n--- preloaded\n{}",
+            cmd::tail(&plain.stdout, 10),
+            cmd::tail(&pre.stdout, 10)
+        ));
+    }
+    match pre.slab_pids.iter().find(|(p, _)| *p == pid) {
+        Some((_, heaps)) if *heaps > 0 => {}
+        Some(_) => problems.push(format!(
+            "pid {pid} loaded the library but never allocated from it"
+        )),
+        None => problems.push(format!(
+            "no exit banner from pid {pid}: the library was not loaded (banners: {:?})",
+            pre.slab_pids
+        )),
+    }
+    Ok(Verdict {
+        name: name.to_owned(),
+        ok: problems.is_empty(),
+        plain: plain.seconds,
+        preloaded: pre.seconds,
+        detail: problems.join("\n"),
+    })
+}
+
+/// The `git` scenario as one shell-free sequence of git commands in `dir`; each command's
+/// stdout is concatenated. Dates, names and config are pinned so hashes repeat.
+fn git_scenario(dir: &Path, files: usize, lib: Option<&Path>) -> std::io::Result<Run> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let git = |args: &[&str]| {
+        let mut c = Command::new("git");
+        c.current_dir(dir)
+            .env("HOME", dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "allocmux")
+            .env("GIT_AUTHOR_EMAIL", "ci@allocmux.invalid")
+            .env("GIT_COMMITTER_NAME", "allocmux")
+            .env("GIT_COMMITTER_EMAIL", "ci@allocmux.invalid")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .args(["-c", "init.defaultBranch=main", "-c", "gc.auto=0"])
+            .args(args);
+        c
+    };
+    let mut all = Run {
+        ok: true,
+        stdout: String::new(),
+        stderr: String::new(),
+        seconds: 0.0,
+        slab_pids: Vec::new(),
+    };
+    let step = |args: &[&str], all: &mut Run| -> std::io::Result<()> {
+        let (r, pid) = run(&mut git(args), lib)?;
+        all.ok &= r.ok;
+        all.seconds += r.seconds;
+        all.stdout
+            .push_str(&format!("$ git {}\n{}", args.join(" "), r.stdout));
+        all.stderr.push_str(&r.stderr);
+        if lib.is_some() && !r.slab_pids.iter().any(|(p, h)| *p == pid && *h > 0) {
+            all.ok = false;
+            all.stderr.push_str(&format!(
+                "\n`git {}` (pid {pid}) did not use the library\n",
+                args.join(" ")
+            ));
+        }
+        Ok(())
+    };
+    step(&["init", "-q", "."], &mut all)?;
+    let write_files = |round: usize| -> std::io::Result<()> {
+        for i in 0..files {
+            let sub = dir.join(format!("d{}", i % 40));
+            std::fs::create_dir_all(&sub)?;
+            if round > 0 && i % 3 != 0 {
+                continue;
+            }
+            let body: String = (0..(i % 50 + 1))
+                .map(|k| format!("file {i} line {k} round {round}\n"))
+                .collect();
+            std::fs::write(sub.join(format!("f{i}.txt")), body)?;
+        }
+        Ok(())
+    };
+    write_files(0)?;
+    step(&["add", "."], &mut all)?;
+    step(&["commit", "-q", "-m", "first: many files"], &mut all)?;
+    write_files(1)?;
+    step(&["add", "-A"], &mut all)?;
+    step(
+        &["commit", "-q", "-m", "second: every third file changed"],
+        &mut all,
+    )?;
+    step(&["log", "--stat", "--format=%H %s"], &mut all)?;
+    step(&["diff", "--shortstat", "HEAD~1", "HEAD"], &mut all)?;
+    step(&["gc", "-q", "--aggressive"], &mut all)?;
+    step(&["fsck", "--full"], &mut all)?;
+    step(&["count-objects", "-v"], &mut all)?;
+    step(&["rev-list", "--objects", "--all"], &mut all)?;
+    // `count-objects -v` lists pack sizes, which depend on zlib only, not on malloc.
+    Ok(all)
+}
+
+fn check_git(lib: &Path, files: usize) -> std::io::Result<Verdict> {
+    let base = std::env::temp_dir().join(format!("allocmux-preload-git-{}", std::process::id()));
+    let plain = git_scenario(&base.join("plain"), files, None)?;
+    let pre = git_scenario(&base.join("preloaded"), files, Some(lib))?;
+    let _ = std::fs::remove_dir_all(&base);
+    let mut problems = Vec::new();
+    if !plain.ok {
+        problems.push(format!(
+            "plain run failed: {}",
+            cmd::tail(&plain.stderr, 10)
+        ));
+    }
+    if !pre.ok {
+        problems.push(format!(
+            "preloaded run failed: {}",
+            cmd::tail(&strip_banners(&pre.stderr), 10)
+        ));
+    }
+    if plain.stdout != pre.stdout {
+        let first_diff = plain
+            .stdout
+            .lines()
+            .zip(pre.stdout.lines())
+            .find(|(a, b)| a != b)
+            .map(|(a, b)| format!("plain: {a}\npreloaded: {b}"))
+            .unwrap_or_else(|| "outputs differ in length".into());
+        problems.push(format!("output differs:\n{first_diff}"));
+    }
+    Ok(Verdict {
+        name: format!("git ({files} files)"),
+        ok: problems.is_empty(),
+        plain: plain.seconds,
+        preloaded: pre.seconds,
+        detail: problems.join("\n"),
+    })
+}
+
+/// The cargo target directory (respects `CARGO_TARGET_DIR`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                cmd::workspace_root().join(p)
+            }
+        })
+        .unwrap_or_else(|| cmd::workspace_root().join("target"))
+}
+
+/// The real interpreter behind `python3` (not a version-manager shim that would start
+/// other processes first): `sys.executable`.
+fn python() -> std::io::Result<PathBuf> {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .env_remove("LD_PRELOAD")
+        .output()?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || path.is_empty() {
+        return Err(std::io::Error::other("python3 not found"));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// Builds the library and the example, runs the programs, prints the verdicts.
+pub fn run_check(args: &PreloadArgs) -> Result<ExitCode, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let mut build = cmd::cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "allocmux-slab-malloc",
+        "--lib",
+        "--example",
+        "mt_system",
+    ]);
+    if args.hardened {
+        build.args(["--features", "hardened"]);
+    }
+    eprintln!("   building: {}", cmd::display(&build));
+    let status = build.status().map_err(io)?;
+    if !status.success() {
+        return Err("building liballocmux_slab.so failed".into());
+    }
+    let release = target_dir().join("release");
+    let lib = release.join("liballocmux_slab.so");
+    let example = release.join("examples/mt_system");
+    let script = cmd::workspace_root().join("crates/slab-malloc/tests/preload/exercise.py");
+    let py = python().map_err(io)?;
+    println!(
+        "library: {}{}",
+        lib.display(),
+        if args.hardened { " (hardened)" } else { "" }
+    );
+
+    let mut verdicts = Vec::new();
+    verdicts.push(
+        check_program("python3 (dicts, strings, threads)", &lib, |_| {
+            let mut c = Command::new(&py);
+            c.arg(&script);
+            Ok(c)
+        })
+        .map_err(io)?,
+    );
+    verdicts.push(check_git(&lib, args.git_files).map_err(io)?);
+    verdicts.push(
+        check_program("mt_system (Rust, System allocator)", &lib, |_| {
+            Ok(Command::new(&example))
+        })
+        .map_err(io)?,
+    );
+
+    let mut failed = 0;
+    for v in &verdicts {
+        let verdict = if v.ok { "ok    " } else { "FAILED" };
+        println!(
+            "{verdict} {:<36} plain {:>7.2} s  preloaded {:>7.2} s  ({:.2}× plain)",
+            v.name,
+            v.plain,
+            v.preloaded,
+            v.preloaded / v.plain.max(1e-9)
+        );
+        if !v.ok {
+            failed += 1;
+            for line in v.detail.lines() {
+                println!("       | {line}");
+            }
+        }
+    }
+    if failed == 0 {
+        println!(
+            "all {} programs ok with liballocmux_slab.so preloaded",
+            verdicts.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{failed} of {} programs failed", verdicts.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::banners;
+
+    #[test]
+    fn parses_exit_banners() {
+        let err = "noise\nallocmux-slab: active pid=42 heaps=3 mapped_kib=4100\n\
+                   allocmux-slab: active pid=7 heaps=0 mapped_kib=0 hardened\n";
+        assert_eq!(banners(err), vec![(42, 3), (7, 0)]);
+    }
+}
