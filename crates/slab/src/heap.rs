@@ -53,6 +53,9 @@ pub struct Heap {
     pub slow_calls: usize,
     /// Last time purging ran.
     pub last_purge: u64,
+    /// Hardened build: generator state for the pages' free-list keys.
+    #[cfg(feature = "hardened")]
+    pub rng: u64,
     /// Link in the abandoned stack.
     abandoned_next: *mut Heap,
     /// Link in the list of all heaps (set once).
@@ -85,8 +88,10 @@ pub unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
         let page = *(*heap).pages.get_unchecked(class);
         let b = (*page).free;
         if !b.is_null() {
-            (*page).free = (*b).next;
+            (*page).free = page::link_next(page, b);
             (*page).used += 1;
+            #[cfg(feature = "hardened")]
+            crate::hardened::mark_allocated(b as *const u8);
             (*heap).in_use.add((*page).block_size);
             return b as *mut u8;
         }
@@ -102,8 +107,10 @@ pub unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
 pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
     // SAFETY: the caller guarantees ownership; the block is dead to the user from now on.
     unsafe {
+        #[cfg(feature = "hardened")]
+        crate::hardened::mark_free(page, p);
         let b = p as *mut Block;
-        (*b).next = (*page).local_free;
+        page::link_set(page, b, (*page).local_free);
         (*page).local_free = b;
         (*page).used -= 1;
         (*heap).in_use.sub((*page).block_size);
@@ -233,7 +240,7 @@ pub unsafe fn drain_remote(heap: *mut Heap) {
         let mut b = (*heap).remote.take_all();
         let mut n = 0;
         while !b.is_null() {
-            let next = (*b).next;
+            let next = <Block as crate::list::Link>::next(b);
             let seg = segment_of(b as *const u8);
             debug_assert_eq!((*seg).owner, heap);
             free_local(heap, segment::page_of(seg, b as *const u8), b as *mut u8);
@@ -343,7 +350,7 @@ unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
                 if seg.is_null() {
                     return ptr::null_mut();
                 }
-                1
+                segment::FIRST_SLOT
             }
         };
         let mask = run_mask(idx, n);
@@ -379,6 +386,10 @@ unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
                 ..Page::EMPTY
             },
         );
+        #[cfg(feature = "hardened")]
+        {
+            (*page).keys = crate::hardened::page_keys(&mut (*heap).rng);
+        }
         class_push(heap, page);
         page
     }
@@ -538,6 +549,11 @@ fn create() -> *mut Heap {
     // SAFETY: fresh zeroed memory: every field is valid as zero except the class heads,
     // which we point at the sentinel before publishing the heap.
     unsafe {
+        #[cfg(feature = "hardened")]
+        {
+            crate::hardened::init_remote_keys();
+            (*h).rng = crate::hardened::random_seed();
+        }
         for c in 0..CLASS_COUNT {
             *(*h).pages.as_mut_ptr().add(c) = page::sentinel();
         }

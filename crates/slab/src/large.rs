@@ -95,6 +95,8 @@ pub fn alloc(size: usize, align: usize) -> *mut u8 {
     }
     // SAFETY: `base` is a mapping of `map_size >= total > off` bytes that we own.
     unsafe { set_header(base, off, map_size, map_align, zero) };
+    #[cfg(feature = "hardened")]
+    crate::hardened::register(segment_of(base.wrapping_add(off)));
     stats::LARGE_COUNT.add(1);
     stats::LARGE_BYTES.add(map_size - off);
     base.wrapping_add(off)
@@ -139,7 +141,11 @@ pub unsafe fn grow(seg: *mut Segment, p: *mut u8, new_size: usize) -> *mut u8 {
         if nb.is_null() {
             return nb;
         }
+        #[cfg(feature = "hardened")]
+        crate::hardened::unregister(seg);
         let nseg = segment_of(nb.add(off));
+        #[cfg(feature = "hardened")]
+        crate::hardened::register(nseg);
         (*nseg).map_base = nb;
         (*nseg).map_size = total;
         (*nseg).large_usable = total - off;
@@ -168,6 +174,8 @@ pub unsafe fn free(seg: *mut Segment) {
             return;
         }
         stats::MAPPED.sub(size);
+        #[cfg(feature = "hardened")]
+        crate::hardened::unregister(seg);
         os::unmap(base, size, align);
     }
 }
@@ -277,6 +285,8 @@ pub fn cache_maintain(delay: u64, flush: bool) {
                 CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
                 CACHE_BYTES.fetch_sub(size, Ordering::Relaxed);
                 stats::MAPPED.sub(size);
+                #[cfg(feature = "hardened")]
+                crate::hardened::unregister(cur);
                 os::unmap(base, size, SEGMENT_SIZE);
             } else {
                 if (*cur).fresh_mask == 0 && now.wrapping_sub((*cur).cached_at) >= delay {

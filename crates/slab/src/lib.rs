@@ -66,6 +66,13 @@
 //!   stays mapped, as in mimalloc).
 //! * **OS layer** ([`os`]): the only module that calls `mmap`/`mremap`/`madvise`/
 //!   `munmap`; under Miri it switches to a test arena on `std::alloc::System`.
+//! * **Hardened mode** (feature `hardened`, `hardened` module): free-list links encoded
+//!   with two random keys per page (`getrandom`, no allocation) and checked on every pop;
+//!   a per-segment block bitmap (owner-only, no atomics) catches double frees and
+//!   interior pointers, a process-wide registry of our 4 MiB regions catches frees of
+//!   pointers we do not own; `PROT_NONE` guard pages separate segment metadata from
+//!   spans and end every segment. Misuse aborts with one line on stderr (written with
+//!   `write(2)`). The default build's fast paths are unchanged (all of it is `cfg`'d).
 //! * **Statistics** ([`stats()`]): mapped bytes, bytes in use, live/empty pages, remote
 //!   frees, large objects, heap hand-overs.
 //!
@@ -77,7 +84,9 @@
 //!   (`tests/churn.rs`), peak-then-idle (`tests/peak_idle.rs`), fork
 //!   (`tests/fork.rs`), frees and allocations after the hand-over from late thread-exit
 //!   destructors (`tests/thread_exit.rs`) and OS failure under `RLIMIT_AS`
-//!   (`tests/oom.rs`).
+//!   (`tests/oom.rs`); with `--features hardened` the same suite plus the misuse tests
+//!   (`tests/hardened.rs`: double frees, wild/foreign/interior pointers, an overwritten
+//!   free-list link — each must abort a child process with its message).
 //! * Loom: the lock-free stack behind remote frees and heap hand-over
 //!   ([`list`]) is generic over a small atomic shim
 //!   ([`sync`]) and model-checked with
@@ -86,6 +95,8 @@
 //!   the free-list structures and a whole-allocator round trip (threads, remote frees,
 //!   thread exit) on the [`os`] test arena.
 
+#[cfg(feature = "hardened")]
+pub mod hardened;
 pub mod heap;
 pub mod large;
 pub mod list;
@@ -192,6 +203,11 @@ unsafe impl GlobalAlloc for SlabAlloc {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        #[cfg(feature = "hardened")]
+        // SAFETY: `check_free` dereferences nothing the registry has not vouched for.
+        unsafe {
+            hardened::check_free(ptr)
+        };
         let seg = segment::segment_of(ptr);
         let heap = thread::current();
         // SAFETY: `ptr` is live (caller contract), so its segment header is mapped. The

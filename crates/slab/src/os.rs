@@ -6,6 +6,8 @@
 //! [`std::alloc::System`], so unit tests can run the allocator's data structures there.
 //! All functions return null instead of panicking on failure.
 
+#[cfg(feature = "hardened")]
+pub use imp::protect_none;
 pub use imp::{map_aligned, now_ms, purge, remap, unmap};
 
 #[cfg(not(miri))]
@@ -98,6 +100,16 @@ mod imp {
         target
     }
 
+    /// Makes `[p, p + size)` inaccessible (`PROT_NONE`): a guard range (hardened build).
+    ///
+    /// # Safety
+    /// The range must be page-aligned, inside a live mapping, and hold no live data.
+    #[cfg(feature = "hardened")]
+    pub unsafe fn protect_none(p: *mut u8, size: usize) {
+        // SAFETY: the caller guarantees the range is ours and unused.
+        unsafe { libc::mprotect(p as *mut libc::c_void, size, libc::PROT_NONE) };
+    }
+
     /// A coarse monotonic clock in milliseconds (vDSO, no allocation, no lock).
     #[cfg(not(feature = "logical-clock"))]
     pub fn now_ms() -> u64 {
@@ -160,6 +172,13 @@ mod imp {
     pub unsafe fn remap(_p: *mut u8, _old: usize, _new: usize, _align: usize) -> *mut u8 {
         ptr::null_mut()
     }
+
+    /// Test arena: no page protection (guards are not checked under Miri).
+    ///
+    /// # Safety
+    /// Same contract as the real `protect_none`.
+    #[cfg(feature = "hardened")]
+    pub unsafe fn protect_none(_p: *mut u8, _size: usize) {}
 
     /// Test arena clock.
     pub fn now_ms() -> u64 {

@@ -26,17 +26,69 @@ pub struct Block {
     pub next: *mut Block,
 }
 
-// SAFETY: reads/writes only the `next` word of a block.
+// SAFETY: reads/writes only the `next` word of a block (encoded with the process-wide
+// remote keys in the hardened build).
 unsafe impl Link for Block {
     #[inline]
     unsafe fn next(this: *mut Self) -> *mut Self {
+        #[cfg(feature = "hardened")]
         // SAFETY: caller guarantees `this` is a live block.
-        unsafe { (*this).next }
+        return unsafe { crate::hardened::remote_next(this) };
+        #[cfg(not(feature = "hardened"))]
+        // SAFETY: caller guarantees `this` is a live block.
+        unsafe {
+            (*this).next
+        }
     }
     #[inline]
     unsafe fn set_next(this: *mut Self, next: *mut Self) {
+        #[cfg(feature = "hardened")]
         // SAFETY: caller guarantees `this` is a live block it owns.
-        unsafe { (*this).next = next }
+        unsafe {
+            crate::hardened::remote_set_next(this, next)
+        }
+        #[cfg(not(feature = "hardened"))]
+        // SAFETY: caller guarantees `this` is a live block it owns.
+        unsafe {
+            (*this).next = next
+        }
+    }
+}
+
+/// The link of free block `b` in `page`'s `free`/`local_free` lists (decoded and checked
+/// in the hardened build; a plain load otherwise).
+///
+/// # Safety
+/// `page` must be a live page owned by the caller and `b` a free block on its lists.
+#[inline(always)]
+pub unsafe fn link_next(page: *mut Page, b: *mut Block) -> *mut Block {
+    #[cfg(feature = "hardened")]
+    // SAFETY: per the contract.
+    return unsafe { crate::hardened::page_next(page, b) };
+    #[cfg(not(feature = "hardened"))]
+    // SAFETY: per the contract.
+    unsafe {
+        let _ = page;
+        (*b).next
+    }
+}
+
+/// Sets the link of free block `b` in `page`'s lists (encoded in the hardened build).
+///
+/// # Safety
+/// `page` must be a live page owned by the caller and `b` a free block of it.
+#[inline(always)]
+pub unsafe fn link_set(page: *mut Page, b: *mut Block, next: *mut Block) {
+    #[cfg(feature = "hardened")]
+    // SAFETY: per the contract.
+    unsafe {
+        crate::hardened::page_set_next(page, b, next)
+    }
+    #[cfg(not(feature = "hardened"))]
+    // SAFETY: per the contract.
+    unsafe {
+        let _ = page;
+        (*b).next = next
     }
 }
 
@@ -81,6 +133,9 @@ pub struct Page {
     pub prev: *mut Page,
     /// When this (free) slot was freed, for the purge delay (ms, [`crate::os::now_ms`]).
     pub freed_at: u64,
+    /// Hardened build: the random keys encoding this page's free-list links.
+    #[cfg(feature = "hardened")]
+    pub keys: [usize; 2],
 }
 
 impl Page {
@@ -102,6 +157,8 @@ impl Page {
         next: ptr::null_mut(),
         prev: ptr::null_mut(),
         freed_at: 0,
+        #[cfg(feature = "hardened")]
+        keys: [0; 2],
     };
 }
 
@@ -131,8 +188,10 @@ pub unsafe fn pop(page: *mut Page) -> *mut u8 {
     unsafe {
         let b = (*page).free;
         debug_assert!(!b.is_null());
-        (*page).free = (*b).next;
+        (*page).free = link_next(page, b);
         (*page).used += 1;
+        #[cfg(feature = "hardened")]
+        crate::hardened::mark_allocated(b as *const u8);
         b as *mut u8
     }
 }
@@ -156,10 +215,10 @@ pub unsafe fn extend(page: *mut Page) -> bool {
         let mut p = first;
         for _ in 1..n {
             let next = p.add(bsize);
-            (*(p as *mut Block)).next = next as *mut Block;
+            link_set(page, p as *mut Block, next as *mut Block);
             p = next;
         }
-        (*(p as *mut Block)).next = ptr::null_mut();
+        link_set(page, p as *mut Block, ptr::null_mut());
         (*page).free = first as *mut Block;
         (*page).extended += n as u32;
         (*page).free_is_zero = (*page).fresh;
@@ -185,7 +244,9 @@ pub unsafe fn collect_local(page: *mut Page) -> bool {
     }
 }
 
-#[cfg(test)]
+// Not in the hardened build: there `pop` marks the block bitmap of the block's segment,
+// which a page over plain heap memory does not have.
+#[cfg(all(test, not(feature = "hardened")))]
 mod tests {
     use super::*;
     use std::alloc::{alloc_zeroed, dealloc, Layout};

@@ -32,7 +32,20 @@ pub const SEGMENT_SIZE: usize = 1 << SEGMENT_SHIFT;
 /// Slots (64 KiB pages) per segment; slot 0 holds the metadata.
 pub const SLOTS: usize = SEGMENT_SIZE / PAGE_SIZE;
 /// Bitmap of the slots usable for spans (1..=63).
+#[cfg(not(feature = "hardened"))]
 pub const USABLE_SLOTS: u64 = !1u64;
+/// Hardened build: slots 2..=62 carry spans. Slot 0 holds the header, the page headers
+/// and the block bitmap, then a guard page; slot 1 is unused (the bitmap's tail and the
+/// guard page); slot 63 is a guard slot (`PROT_NONE`).
+///
+/// ```text
+/// | hdr+pages | ... | bitmap (60 KiB + 1 KiB/slot) ... |guard| slot 2 | ... | slot 62 | guard slot 63 |
+/// 0           8K    60K                                124K  128K                       4M-64K
+/// ```
+#[cfg(feature = "hardened")]
+pub const USABLE_SLOTS: u64 = !0b11u64 & !(1u64 << 63);
+/// The first slot a span can start at.
+pub const FIRST_SLOT: usize = USABLE_SLOTS.trailing_zeros() as usize;
 
 /// Kind tag: a segment of size-class spans owned by a heap.
 pub const KIND_SMALL: u8 = 1;
@@ -81,6 +94,9 @@ pub const PAGES_OFFSET: usize = (size_of::<Segment>() + 63) & !63;
 
 const _: () = assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= PAGE_SIZE);
 const _: () = assert!(size_of::<Segment>() <= 4096);
+#[cfg(feature = "hardened")]
+const _: () =
+    assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= crate::hardened::BITMAP_OFFSET + 2 * 1024);
 const _: () = assert!(SLOTS == 64);
 
 /// The segment (or large-object header) containing the allocator pointer `p`.
@@ -218,6 +234,14 @@ pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
     }
     // SAFETY: a fresh zeroed aligned mapping of one segment.
     unsafe { init_small(seg, owner) };
+    #[cfg(feature = "hardened")]
+    // SAFETY: both ranges lie inside the fresh segment and never carry spans.
+    unsafe {
+        let base = seg as *mut u8;
+        os::protect_none(base.add(2 * PAGE_SIZE - 4096), 4096);
+        os::protect_none(base.add(SEGMENT_SIZE - PAGE_SIZE), PAGE_SIZE);
+        crate::hardened::register(seg);
+    }
     stats::MAPPED.add(SEGMENT_SIZE);
     stats::SEGMENTS.add(1);
     seg
@@ -250,6 +274,8 @@ unsafe fn unmap(seg: *mut Segment) {
         stats::PAGES_EMPTY.sub((*seg).dirty_mask.count_ones() as usize);
         stats::MAPPED.sub(SEGMENT_SIZE);
         stats::SEGMENTS.sub(1);
+        #[cfg(feature = "hardened")]
+        crate::hardened::unregister(seg);
         os::unmap(seg as *mut u8, SEGMENT_SIZE, SEGMENT_SIZE);
     }
 }
@@ -337,6 +363,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(not(feature = "hardened"))]
     fn run_finding() {
         assert_eq!(find_run(USABLE_SLOTS, 1), Some(1));
         assert_eq!(find_run(USABLE_SLOTS, 16), Some(1));

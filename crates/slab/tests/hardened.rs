@@ -1,0 +1,161 @@
+//! Hardened mode (`--features hardened`): deliberate heap misuse must abort (SIGABRT)
+//! with a one-line message naming the problem, never corrupt silently. Each misuse runs
+//! in a child process: the test re-executes its own binary with `ALLOCMUX_HARDENED_CASE`
+//! set, the child performs the misuse through `SlabAlloc` (used directly, not as the
+//! global allocator), and the parent checks the signal and stderr.
+#![cfg(feature = "hardened")]
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+
+use allocmux_slab::SlabAlloc;
+
+const CASE_VAR: &str = "ALLOCMUX_HARDENED_CASE";
+
+fn layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).unwrap()
+}
+
+/// The misuse scenarios, run in the child.
+fn misuse(case: &str) {
+    let a = SlabAlloc;
+    // SAFETY: none — each case deliberately breaks the allocator's contract; the
+    // hardened allocator must abort before anything is corrupted.
+    unsafe {
+        match case {
+            "double_free" => {
+                let p = a.alloc(layout(48));
+                a.dealloc(p, layout(48));
+                a.dealloc(p, layout(48));
+            }
+            "double_free_remote" => {
+                // Both frees come from other threads; the owner catches the second one
+                // when it processes its remote frees.
+                let p = a.alloc(layout(100)) as usize;
+                for _ in 0..2 {
+                    std::thread::spawn(move || a.dealloc(p as *mut u8, layout(100)))
+                        .join()
+                        .unwrap();
+                }
+                allocmux_slab::collect();
+            }
+            "double_free_large" => {
+                let p = a.alloc(layout(3 << 20));
+                a.dealloc(p, layout(3 << 20));
+                a.dealloc(p, layout(3 << 20));
+            }
+            "wild_pointer" => {
+                a.dealloc(0x5a5a_0000_1230usize as *mut u8, layout(16));
+            }
+            "foreign_pointer" => {
+                // A block from another allocator (glibc's malloc).
+                let p = libc::malloc(64) as *mut u8;
+                a.dealloc(p, layout(64));
+            }
+            "interior_pointer" => {
+                let p = a.alloc(layout(64));
+                a.dealloc(p.add(8), layout(64));
+            }
+            "overwritten_link" => {
+                // A use-after-free write over a freed block's link, then enough
+                // allocations of the class that the block's list is popped again.
+                let p = a.alloc(layout(64));
+                a.dealloc(p, layout(64));
+                (p as *mut usize).write(0x4141_4141_4141_4141);
+                for _ in 0..100_000 {
+                    let q = a.alloc(layout(64));
+                    assert!(!q.is_null());
+                }
+            }
+            other => panic!("unknown case {other}"),
+        }
+    }
+}
+
+/// Runs `case` in a child process; asserts it died of SIGABRT saying `expect`.
+fn expect_abort(test: &str, case: &str, expect: &str) {
+    if let Ok(c) = std::env::var(CASE_VAR) {
+        if c == case {
+            misuse(case);
+            // Still alive: the misuse went undetected.
+            std::process::exit(0);
+        }
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CASE_VAR, case)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "{case}: expected SIGABRT, got {:?}; stderr:\n{stderr}",
+        out.status
+    );
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("allocmux-slab: "))
+        .unwrap_or_else(|| panic!("{case}: no allocmux-slab message; stderr:\n{stderr}"));
+    assert!(
+        line.contains(expect),
+        "{case}: message {line:?} should say {expect:?}"
+    );
+}
+
+#[test]
+fn double_free_aborts() {
+    expect_abort("double_free_aborts", "double_free", "double free detected");
+}
+
+#[test]
+fn remote_double_free_aborts() {
+    expect_abort(
+        "remote_double_free_aborts",
+        "double_free_remote",
+        "double free detected",
+    );
+}
+
+#[test]
+fn large_double_free_aborts() {
+    expect_abort(
+        "large_double_free_aborts",
+        "double_free_large",
+        "double free detected",
+    );
+}
+
+#[test]
+fn wild_pointer_free_aborts() {
+    expect_abort("wild_pointer_free_aborts", "wild_pointer", "does not own");
+}
+
+#[test]
+fn foreign_pointer_free_aborts() {
+    expect_abort(
+        "foreign_pointer_free_aborts",
+        "foreign_pointer",
+        "does not own",
+    );
+}
+
+#[test]
+fn interior_pointer_free_aborts() {
+    expect_abort(
+        "interior_pointer_free_aborts",
+        "interior_pointer",
+        "not the start of a block",
+    );
+}
+
+#[test]
+fn overwritten_free_list_link_aborts() {
+    expect_abort(
+        "overwritten_free_list_link_aborts",
+        "overwritten_link",
+        "corrupted free list",
+    );
+}
