@@ -10,8 +10,8 @@
 //!   starting there is allocated. Only the segment's owner touches it (allocation, and
 //!   every free — remote frees are checked when the owner drains them), so it needs no
 //!   atomics. A free whose bit is clear is a double free (or an interior pointer) → abort.
-//! * **Registry**: a lazily mapped bitmap with one bit per 4 MiB of the 47-bit address
-//!   space (4 MiB of `MAP_NORESERVE` memory, touched sparsely), set while a segment or a
+//! * **Registry**: a bitmap with one bit per 4 MiB of the 47-bit address space (a 4 MiB
+//!   zero-initialised static in `.bss`, touched sparsely), set while a segment or a
 //!   large-object header lives there. A free whose header region is not registered is
 //!   not ours → abort, before anything dereferences the pointer.
 //! * **Guard pages** (see [`crate::segment`]): in a hardened small segment, slot 0 holds
@@ -21,10 +21,8 @@
 //!
 //! Fatal errors write one line to stderr with `write(2)` (no allocation) and `abort()`.
 
-use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::os;
 use crate::page::{Block, Page};
 use crate::segment::{Segment, SEGMENT_SHIFT, SEGMENT_SIZE};
 
@@ -144,9 +142,8 @@ pub unsafe fn page_next(page: *mut Page, b: *mut Block) -> *mut Block {
     // SAFETY: per the contract the page header and the block are readable.
     unsafe {
         let n = decode((*b).next, (*page).keys);
-        let start = (*page).start as usize;
-        let end = start + (*page).capacity as usize * (*page).block_size;
-        if !n.is_null() && ((n as usize) < start || n as usize >= end) {
+        // Null ends the list; anything else must lie in `[start, start + span_limit)`.
+        if (n as usize).wrapping_sub((*page).start as usize) >= (*page).span_limit && !n.is_null() {
             fatal(
                 "corrupted free list (a freed block was overwritten)",
                 b as *const u8,
@@ -274,81 +271,74 @@ unsafe fn bad_free(page: *mut Page, p: *const u8) -> ! {
 /// Address bits covered by the registry (x86-64 and aarch64 user space).
 const ADDRESS_BITS: usize = 47;
 const REGISTRY_BITS: usize = 1 << (ADDRESS_BITS - SEGMENT_SHIFT);
-const REGISTRY_BYTES: usize = REGISTRY_BITS / 8;
 
-static REGISTRY: AtomicPtr<AtomicU64> = AtomicPtr::new(ptr::null_mut());
-
-fn registry() -> *mut AtomicU64 {
-    let r = REGISTRY.load(Ordering::Acquire);
-    if !r.is_null() {
-        return r;
-    }
-    let fresh = os::map_aligned(REGISTRY_BYTES, 4096) as *mut AtomicU64;
-    if fresh.is_null() {
-        fatal("cannot map the hardened-mode segment registry", ptr::null());
-    }
-    match REGISTRY.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => fresh,
-        Err(won) => {
-            // SAFETY: `fresh` is our own unused mapping from `map_aligned`.
-            unsafe { os::unmap(fresh as *mut u8, REGISTRY_BYTES, 4096) };
-            won
-        }
-    }
-}
+/// One bit per 4 MiB region: a zero-initialised static, so it lives in `.bss` (the
+/// kernel maps its pages lazily, zero-filled; only regions we use get touched) and every
+/// check is a single load from a fixed address — no pointer to load, no lazy init.
+static REGISTRY: [AtomicU64; REGISTRY_BITS / 64] =
+    [const { AtomicU64::new(0) }; REGISTRY_BITS / 64];
 
 #[inline]
-fn slot(hdr: *const Segment) -> Option<(usize, u64)> {
+fn slot(hdr: *const Segment) -> Option<(&'static AtomicU64, u64)> {
     let i = hdr as usize >> SEGMENT_SHIFT;
-    (i < REGISTRY_BITS).then(|| (i >> 6, 1u64 << (i & 63)))
+    Some((REGISTRY.get(i >> 6)?, 1u64 << (i & 63)))
 }
 
 /// Records that the 4 MiB region holding header `hdr` is ours.
 pub fn register(hdr: *const Segment) {
     if let Some((w, m)) = slot(hdr) {
-        // SAFETY: `w < REGISTRY_BITS / 64`, inside the registry mapping.
-        unsafe { (*registry().add(w)).fetch_or(m, Ordering::Release) };
+        w.fetch_or(m, Ordering::Release);
     }
 }
 
 /// Forgets the region holding header `hdr` (before it is unmapped).
 pub fn unregister(hdr: *const Segment) {
     if let Some((w, m)) = slot(hdr) {
-        // SAFETY: as in `register`.
-        unsafe { (*registry().add(w)).fetch_and(!m, Ordering::Release) };
+        w.fetch_and(!m, Ordering::Release);
     }
 }
 
 fn registered(hdr: *const Segment) -> bool {
     match slot(hdr) {
-        // SAFETY: as in `register`.
-        Some((w, m)) => unsafe { (*registry().add(w)).load(Ordering::Acquire) & m != 0 },
+        Some((w, m)) => w.load(Ordering::Acquire) & m != 0,
         None => false,
     }
 }
 
-/// The checks every `free`/`dealloc` runs first: the pointer's header region must be
-/// ours and in use, and a large object must be freed through its start. (Small blocks
-/// are then checked against the block bitmap by the owner, see [`mark_free`].)
+/// The check every `free`/`dealloc` runs first: the pointer's header region must be
+/// ours and its segment in use. Small blocks are then checked against the block bitmap
+/// by their owner ([`mark_free`]); frees that do not take the local path also pass
+/// [`check_free_other`].
 ///
 /// # Safety
 /// None beyond `p` being the value passed to `dealloc`: nothing is dereferenced until
 /// the registry says the header is mapped.
-#[inline]
+#[inline(always)]
 pub unsafe fn check_free(p: *const u8) {
     let seg = crate::segment::segment_of(p);
     if !registered(seg) {
         fatal("free of a pointer this allocator does not own", p);
     }
     // SAFETY: registered regions are mapped and start with a valid header.
+    if unsafe { (*seg).owner }.is_null() {
+        fatal(
+            "double free detected (the block's segment is already free)",
+            p,
+        );
+    }
+}
+
+/// The further checks of a free that is not local (a large object or a remote free):
+/// a large object must be freed through its start, and a small block must not point
+/// into the segment's metadata slots.
+///
+/// # Safety
+/// `p` must have passed [`check_free`].
+#[cold]
+pub unsafe fn check_free_other(p: *const u8) {
+    let seg = crate::segment::segment_of(p);
+    // SAFETY: `check_free` found the header registered, hence mapped and valid.
     unsafe {
-        let owner = ptr::read_volatile(&(*seg).owner);
-        if owner.is_null() {
-            fatal(
-                "double free detected (the block's segment is already free)",
-                p,
-            );
-        }
         if (*seg).kind == crate::segment::KIND_LARGE {
             let obj = (*seg).map_base as usize + (*seg).map_size - (*seg).large_usable;
             if p as usize != obj {

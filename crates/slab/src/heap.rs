@@ -129,6 +129,8 @@ pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
 pub unsafe fn free_other(seg: *mut Segment, p: *mut u8) {
     // SAFETY: `p` is live; its header is valid; the owner heap is never unmapped.
     unsafe {
+        #[cfg(feature = "hardened")]
+        crate::hardened::check_free_other(p);
         if (*seg).kind == segment::KIND_LARGE {
             crate::large::free(seg);
         } else {
@@ -389,6 +391,7 @@ unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
         #[cfg(feature = "hardened")]
         {
             (*page).keys = crate::hardened::page_keys(&mut (*heap).rng);
+            (*page).span_limit = (*page).capacity as usize * bsize;
         }
         class_push(heap, page);
         page

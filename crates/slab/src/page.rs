@@ -136,6 +136,9 @@ pub struct Page {
     /// Hardened build: the random keys encoding this page's free-list links.
     #[cfg(feature = "hardened")]
     pub keys: [usize; 2],
+    /// Hardened build: bytes from `start` that hold blocks (links must point below).
+    #[cfg(feature = "hardened")]
+    pub span_limit: usize,
 }
 
 impl Page {
@@ -159,6 +162,8 @@ impl Page {
         freed_at: 0,
         #[cfg(feature = "hardened")]
         keys: [0; 2],
+        #[cfg(feature = "hardened")]
+        span_limit: 0,
     };
 }
 
