@@ -259,6 +259,26 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
             )
             .map_err(io)?,
         );
+        results.push(
+            step(
+                "cargo clippy (slab hardened)",
+                "clippy-hardened",
+                cmd::cargo().args([
+                    "clippy",
+                    "-p",
+                    "allocmux-slab",
+                    "-p",
+                    "allocmux-slab-malloc",
+                    "--all-targets",
+                    "--features",
+                    "allocmux-slab/hardened",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]),
+            )
+            .map_err(io)?,
+        );
     }
     for backend in backends {
         results.push(backend_step(backend).map_err(io)?);
@@ -271,6 +291,51 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         )
         .map_err(io)?,
     );
+    // The slab's hardened mode: its whole suite again, plus the misuse tests
+    // (tests/hardened.rs: each misuse must abort a child process with its message).
+    results.push(
+        step(
+            "slab hardened suite",
+            "slab-hardened",
+            cmd::cargo().args(["test", "-p", "allocmux-slab", "--features", "hardened"]),
+        )
+        .map_err(io)?,
+    );
+    // The C ABI: build liballocmux_slab.so (cargo does not build a cdylib for
+    // integration tests), then run the C test program with it preloaded; once plain
+    // and once with the hardened slab.
+    for (name, log, features) in [
+        ("C ABI (liballocmux_slab.so)", "c-abi", &[][..]),
+        (
+            "C ABI, hardened",
+            "c-abi-hardened",
+            &["--features", "hardened"][..],
+        ),
+    ] {
+        let build = step(
+            &format!("{name}: build"),
+            &format!("{log}-build"),
+            cmd::cargo()
+                .args(["build", "-p", "allocmux-slab-malloc", "--lib"])
+                .args(features),
+        )
+        .map_err(io)?;
+        let ok = build.ok;
+        results.push(build);
+        if ok {
+            results.push(
+                step(
+                    name,
+                    log,
+                    cmd::cargo()
+                        .env("ALLOCMUX_C_ABI_TESTS", "1")
+                        .args(["test", "-p", "allocmux-slab-malloc"])
+                        .args(features),
+                )
+                .map_err(io)?,
+            );
+        }
+    }
     // The loom model of the slab's cross-thread free and hand-over protocol, in
     // its own target directory so the `--cfg loom` build does not evict the others.
     let loom_target = cmd::workspace_root().join("target/loom");
