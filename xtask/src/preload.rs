@@ -226,7 +226,10 @@ fn git_scenario(dir: &Path, files: usize, lib: Option<&Path>) -> std::io::Result
     step(&["fsck", "--full"], &mut all)?;
     // (No pack sizes: a multi-threaded `gc` may delta objects differently run to run.)
     step(&["rev-list", "--objects", "--all"], &mut all)?;
-    step(&["cat-file", "--batch-all-objects", "--batch-check"], &mut all)?;
+    step(
+        &["cat-file", "--batch-all-objects", "--batch-check"],
+        &mut all,
+    )?;
     Ok(all)
 }
 
