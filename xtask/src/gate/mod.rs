@@ -376,7 +376,9 @@ pub fn run(args: &GateArgs) -> Result<ExitCode, String> {
     let base = match &base_sha {
         Some(sha) => {
             let src = checkout::worktree(sha)?;
-            Some(build_side(&src, Side::Base, &cells, &kinds, &[])?)
+            // The base gets the planted-slowdown build too (with no spins), so the
+            // two sides differ only by the knob, not by code layout.
+            Some(build_side(&src, Side::Base, &cells, &kinds, &plant)?)
         }
         None => None,
     };
