@@ -2,13 +2,15 @@
 # Runs the bench gate N times (default 10) on the unchanged tree (base = HEAD) and
 # counts how often it cries wolf, separately for each method.
 #
-#   ci/false-alarms.sh [N]
+#   ci/false-alarms.sh [N] [METHOD…]     (methods: throughput instructions; default both)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
+shift || true
+methods=${*:-throughput instructions}
 dir=target/gate/false-alarms
 mkdir -p "$dir"
-for method in throughput instructions; do
+for method in $methods; do
     failures=0
     errors=0
     for i in $(seq 1 "$runs"); do
