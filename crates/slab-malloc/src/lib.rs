@@ -51,9 +51,6 @@ use std::alloc::{GlobalAlloc, Layout};
 
 use slab::SlabAlloc;
 
-// The slab's initial-exec TLS slot (feature `initial-exec-tls`) lives in this object.
-slab::define_initial_exec_tls!();
-
 /// Rust code inside this library (there is little) allocates from the slab directly.
 #[global_allocator]
 static GLOBAL: SlabAlloc = SlabAlloc;

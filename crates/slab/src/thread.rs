@@ -50,9 +50,10 @@ mod tls {
 /// anything; the price is that the library must be loaded at start-up (`LD_PRELOAD` or
 /// linked), not `dlopen`ed late into a process whose static TLS surplus is used up.
 ///
-/// The final artifact must define the variable once with
-/// [`define_initial_exec_tls!`](crate::define_initial_exec_tls) (a definition inside this
-/// rlib might sit in an archive member the linker never pulls in).
+/// Cargo unifies features per build: when `crates/slab-malloc` is built in the same
+/// invocation as a Rust program using the slab (`cargo test --workspace`), that program
+/// gets this variant too. That is harmless: in an executable the linker relaxes the
+/// initial-exec access to local-exec (a constant offset from `%fs`).
 #[cfg(all(
     feature = "initial-exec-tls",
     target_arch = "x86_64",
@@ -61,7 +62,21 @@ mod tls {
 ))]
 mod tls {
     use super::*;
-    use core::arch::asm;
+    use core::arch::{asm, global_asm};
+
+    // Eight zero bytes of `.tbss`: global (so the linker pulls this object out of the
+    // rlib for the references below) but hidden (never exported from a shared object).
+    global_asm!(
+        ".pushsection .tbss.allocmux_slab_heap,\"awT\",@nobits",
+        ".p2align 3",
+        ".globl allocmux_slab_tls_heap",
+        ".hidden allocmux_slab_tls_heap",
+        ".type allocmux_slab_tls_heap, @object",
+        ".size allocmux_slab_tls_heap, 8",
+        "allocmux_slab_tls_heap:",
+        ".zero 8",
+        ".popsection",
+    );
 
     /// The slot's value (null when unset).
     #[inline(always)]
@@ -176,27 +191,6 @@ extern "C" fn on_thread_exit(arg: *mut libc::c_void) {
     // SAFETY: `h` was this thread's heap and the thread no longer refers to it: later
     // frees from this thread see a different (or no) heap and take the remote path.
     unsafe { heap::abandon(h) };
-}
-
-/// Defines the initial-exec TLS slot used with the `initial-exec-tls` feature: eight
-/// zero bytes of `.tbss`, hidden inside the linked object. Invoke it once at the top
-/// level of the final artifact (the cdylib).
-#[macro_export]
-macro_rules! define_initial_exec_tls {
-    () => {
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        ::core::arch::global_asm!(
-            ".pushsection .tbss.allocmux_slab_heap,\"awT\",@nobits",
-            ".p2align 3",
-            ".globl allocmux_slab_tls_heap",
-            ".hidden allocmux_slab_tls_heap",
-            ".type allocmux_slab_tls_heap, @object",
-            ".size allocmux_slab_tls_heap, 8",
-            "allocmux_slab_tls_heap:",
-            ".zero 8",
-            ".popsection",
-        );
-    };
 }
 
 #[cfg(all(target_os = "linux", not(miri)))]
