@@ -13,7 +13,7 @@
 use std::sync::{mpsc, Arc};
 use std::thread;
 
-use super::join;
+use super::join_sums;
 use crate::{Checksum, Outcome, Params, Rng};
 
 /// Messages in flight per channel.
@@ -94,11 +94,7 @@ pub fn run(p: &Params) -> Outcome {
                 })
             })
             .collect();
-        let mut sum = Checksum::new();
-        for c in consumers {
-            sum.merge(join(c));
-        }
-        sum
+        join_sums(consumers)
     });
     // Per message: payload box/arc, name and data allocated, and all three freed.
     Outcome {

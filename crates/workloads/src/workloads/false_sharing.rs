@@ -14,7 +14,7 @@
 use std::hint::black_box;
 use std::thread;
 
-use super::join;
+use super::join_sums;
 use crate::{Checksum, Outcome, Params, Rng};
 
 /// Passes of writes over each object.
@@ -52,11 +52,7 @@ pub(crate) fn run(p: &Params, scratch: bool) -> Outcome {
                 })
             })
             .collect();
-        let mut sum = Checksum::new();
-        for w in workers {
-            sum.merge(join(w));
-        }
-        sum
+        join_sums(workers)
     });
     let objects = p.iterations + if scratch { threads as u64 } else { 0 };
     Outcome {

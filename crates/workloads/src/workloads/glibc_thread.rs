@@ -9,7 +9,7 @@
 
 use std::thread;
 
-use super::{join, share};
+use super::{join_sums, share};
 use crate::{Block, Checksum, Outcome, Params, Rng};
 
 /// Blocks in each worker's working set.
@@ -43,11 +43,7 @@ pub fn run(p: &Params) -> Outcome {
                 })
             })
             .collect();
-        let mut sum = Checksum::new();
-        for w in workers {
-            sum.merge(join(w));
-        }
-        sum
+        join_sums(workers)
     });
     let allocs = p.iterations + (threads * WORKING_SET) as u64;
     Outcome {

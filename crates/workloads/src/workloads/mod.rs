@@ -40,3 +40,14 @@ pub(crate) fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
         Err(e) => std::panic::resume_unwind(e),
     }
 }
+
+/// Joins every thread and merges the checksums they return (order-independent).
+pub(crate) fn join_sums(
+    handles: Vec<std::thread::ScopedJoinHandle<'_, crate::Checksum>>,
+) -> crate::Checksum {
+    let mut sum = crate::Checksum::new();
+    for h in handles {
+        sum.merge(join(h));
+    }
+    sum
+}

@@ -10,7 +10,7 @@
 use std::sync::{Barrier, Mutex};
 use std::thread;
 
-use super::join;
+use super::join_sums;
 use crate::{Block, Checksum, Outcome, Params, Rng};
 
 /// Blocks allocated per batch.
@@ -62,11 +62,7 @@ pub fn run(p: &Params) -> Outcome {
                 })
             })
             .collect();
-        let mut sum = Checksum::new();
-        for w in workers {
-            sum.merge(join(w));
-        }
-        sum
+        join_sums(workers)
     });
     let allocs = threads as u64 * p.iterations * (BATCH + REPLACEMENTS) as u64;
     Outcome {

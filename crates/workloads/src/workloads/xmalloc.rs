@@ -12,7 +12,7 @@
 use std::sync::mpsc;
 use std::thread;
 
-use super::join;
+use super::join_sums;
 use crate::{Block, Checksum, Outcome, Params, Rng};
 
 /// Objects per batch.
@@ -54,11 +54,7 @@ pub fn run(p: &Params) -> Outcome {
                 })
             })
             .collect();
-        let mut sum = Checksum::new();
-        for c in consumers {
-            sum.merge(join(c));
-        }
-        sum
+        join_sums(consumers)
     });
     Outcome {
         operations: 2 * p.iterations * BATCH as u64,
