@@ -69,6 +69,17 @@ enum Bar {
     Empty,
 }
 
+/// The lengths of all the bars that have one, row by row.
+fn bar_values(rows: &[Vec<Bar>]) -> Vec<f64> {
+    rows.iter()
+        .flatten()
+        .filter_map(|b| match b {
+            Bar::Value(v) => Some(*v),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A grouped horizontal bar chart: one group per row, one bar per series.
 struct BarChart {
     title: String,
@@ -102,18 +113,7 @@ impl BarChart {
 
     /// Draws the chart on a linear axis from 0 or a log axis.
     fn render(&self, log: bool) -> Result<String, String> {
-        let values: Vec<f64> = self
-            .bars
-            .iter()
-            .flatten()
-            .filter_map(|b| {
-                if let Bar::Value(v) = b {
-                    Some(*v)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let values = bar_values(&self.bars);
         let mut hi = values.iter().copied().fold(0.0_f64, f64::max);
         if let Some((r, _)) = &self.reference {
             hi = hi.max(*r);
@@ -379,17 +379,7 @@ pub fn rss_chart(summary: &Summary) -> Result<String, String> {
                 .collect()
         })
         .collect();
-    let values: Vec<f64> = bars
-        .iter()
-        .flatten()
-        .filter_map(|b| {
-            if let Bar::Value(v) = b {
-                Some(*v)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let values = bar_values(&bars);
     let lo = values
         .iter()
         .copied()
