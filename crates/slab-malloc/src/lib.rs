@@ -401,19 +401,6 @@ pub extern "C" fn allocmux_slab_active() -> c_int {
     1
 }
 
-/// Formats `n` in decimal into the end of `buf`; returns the start index.
-fn fmt_u64(mut n: u64, buf: &mut [u8; 20]) -> usize {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 || i == 0 {
-            return i;
-        }
-    }
-}
-
 /// At exit, with `ALLOCMUX_SLAB_BANNER` set: one line on stderr, written without
 /// allocating (a stack buffer and `write(2)`).
 extern "C" fn banner_at_exit() {
@@ -422,35 +409,21 @@ extern "C" fn banner_at_exit() {
         return;
     }
     let s = slab::stats();
-    let mut line = [0u8; 160];
-    let mut len = 0;
-    let mut put = |bytes: &[u8]| {
-        for &b in bytes {
-            if let Some(slot) = line.get_mut(len) {
-                *slot = b;
-                len += 1;
-            }
-        }
-    };
-    let mut num = [0u8; 20];
-    put(b"allocmux-slab: active pid=");
     // SAFETY: `getpid` has no preconditions.
     let pid = unsafe { libc::getpid() } as u64;
-    let i = fmt_u64(pid, &mut num);
-    put(&num[i..]);
-    put(b" heaps=");
-    let i = fmt_u64(s.heaps_created as u64, &mut num);
-    put(&num[i..]);
-    put(b" mapped_kib=");
-    let i = fmt_u64((s.mapped_bytes / 1024) as u64, &mut num);
-    put(&num[i..]);
-    put(if cfg!(feature = "hardened") {
-        b" hardened\n".as_slice()
-    } else {
-        b"\n".as_slice()
-    });
-    // SAFETY: writing `len` initialised bytes of a stack buffer to fd 2.
-    unsafe { libc::write(2, line.as_ptr() as *const c_void, len) };
+    slab::diag::StderrLine::new()
+        .push(b"allocmux-slab: active pid=")
+        .push_u64(pid)
+        .push(b" heaps=")
+        .push_u64(s.heaps_created as u64)
+        .push(b" mapped_kib=")
+        .push_u64((s.mapped_bytes / 1024) as u64)
+        .push(if cfg!(feature = "hardened") {
+            b" hardened\n".as_slice()
+        } else {
+            b"\n".as_slice()
+        })
+        .write();
 }
 
 /// Runs [`banner_at_exit`] when the library is finalised (process exit).

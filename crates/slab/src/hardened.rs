@@ -44,31 +44,15 @@ use crate::segment::{Segment, SEGMENT_SHIFT, SEGMENT_SIZE};
 #[cold]
 #[inline(never)]
 pub fn fatal(what: &str, p: *const u8) -> ! {
-    let mut line = [0u8; 160];
-    let mut len = 0;
-    let mut put = |bytes: &[u8]| {
-        for &b in bytes {
-            if let Some(slot) = line.get_mut(len) {
-                *slot = b;
-                len += 1;
-            }
-        }
-    };
-    put(b"allocmux-slab: ");
-    put(what.as_bytes());
-    put(b" (pointer 0x");
-    let v = p as usize;
-    let digits = b"0123456789abcdef";
-    for shift in (0..16).rev() {
-        put(&[digits[(v >> (shift * 4)) & 15]]);
-    }
-    put(b"); aborting\n");
-    // SAFETY: writes `len` initialised bytes of a stack buffer to fd 2; `abort` has no
-    // preconditions and does not return.
-    unsafe {
-        libc::write(2, line.as_ptr() as *const libc::c_void, len);
-        libc::abort()
-    }
+    crate::diag::StderrLine::new()
+        .push(b"allocmux-slab: ")
+        .push(what.as_bytes())
+        .push(b" (pointer 0x")
+        .push_hex(p as usize)
+        .push(b"); aborting\n")
+        .write();
+    // SAFETY: `abort` has no preconditions and does not return.
+    unsafe { libc::abort() }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -95,6 +95,7 @@
 //!   the free-list structures and a whole-allocator round trip (threads, remote frees,
 //!   thread exit) on the [`os`] test arena.
 
+pub mod diag;
 #[cfg(feature = "hardened")]
 pub mod hardened;
 pub mod heap;
