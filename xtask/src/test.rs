@@ -305,7 +305,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
     // integration tests), then run the C test program with it preloaded; once plain
     // and once with the hardened slab.
     for (name, log, features) in [
-        ("C ABI (liballocmux_slab.so)", "c-abi", &[][..]),
+        ("C ABI", "c-abi", &[][..]),
         (
             "C ABI, hardened",
             "c-abi-hardened",
@@ -313,7 +313,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         ),
     ] {
         let build = step(
-            &format!("{name}: build"),
+            &format!("{name} build"),
             &format!("{log}-build"),
             cmd::cargo()
                 .args(["build", "-p", "allocmux-slab-malloc", "--lib"])
