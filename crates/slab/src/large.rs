@@ -24,9 +24,9 @@ use crate::stats;
 /// Bytes reserved below a large object for its header (when alignment is smaller).
 pub const LARGE_HEADER: usize = 4096;
 /// Freed large mappings kept for reuse, at most.
-pub const CACHE_MAX: usize = 8;
+pub const CACHE_MAX: usize = 16;
 /// Bytes of freed large mappings kept for reuse, at most.
-pub const CACHE_MAX_BYTES: usize = 64 << 20;
+pub const CACHE_MAX_BYTES: usize = 128 << 20;
 
 /// Freed large mappings (header-linked through `next`; header at the mapping start).
 static CACHE: AtomicStack<Segment> = AtomicStack::new();

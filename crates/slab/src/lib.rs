@@ -10,7 +10,7 @@
 //!   spans of up to 16 pages, chosen so the span's tail waste is ≤ 1/8.
 //!   Requests above 512 KiB, or aligned above 64 KiB, are **large objects**
 //!   ([`large`]): one `mmap` each (aligned as asked — 2 MiB and beyond work), returned
-//!   on free through a small cache (≤ 8 mappings, ≤ 64 MiB, purged after the delay,
+//!   on free through a cache (≤ 16 mappings, ≤ 128 MiB, purged after the delay,
 //!   unmapped beyond the limits); `realloc` growth moves their pages with `mremap`.
 //! * **Segments and pages** ([`segment`], [`page`]):
 //!   4 MiB-aligned segments (mapped 2× and trimmed) split into 64 slots of 64 KiB; slot 0
