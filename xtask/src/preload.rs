@@ -104,14 +104,8 @@ struct Verdict {
     detail: String,
 }
 
-/// A program run once plain and once preloaded, each from a fresh `Command`.
-fn check_program(
-    name: &str,
-    lib: &Path,
-    mut make: impl FnMut(bool) -> std::io::Result<Command>,
-) -> std::io::Result<Verdict> {
-    let (plain, _) = run(&mut make(false)?, None)?;
-    let (pre, pid) = run(&mut make(true)?, Some(lib))?;
+/// What went wrong in either run of a plain/preloaded pair (empty if both exited 0).
+fn failures(plain: &Run, pre: &Run) -> Vec<String> {
     let mut problems = Vec::new();
     if !plain.ok {
         problems.push(format!(
@@ -125,6 +119,18 @@ fn check_program(
             cmd::tail(&strip_banners(&pre.stderr), 10)
         ));
     }
+    problems
+}
+
+/// A program run once plain and once preloaded, each from a fresh `Command`.
+fn check_program(
+    name: &str,
+    lib: &Path,
+    mut make: impl FnMut(bool) -> std::io::Result<Command>,
+) -> std::io::Result<Verdict> {
+    let (plain, _) = run(&mut make(false)?, None)?;
+    let (pre, pid) = run(&mut make(true)?, Some(lib))?;
+    let mut problems = failures(&plain, &pre);
     if plain.stdout != pre.stdout {
         problems.push(format!(
             "output differs:\n--- plain\n{}\n--- preloaded\n{}",
@@ -238,19 +244,7 @@ fn check_git(lib: &Path, files: usize) -> std::io::Result<Verdict> {
     let plain = git_scenario(&base.join("plain"), files, None)?;
     let pre = git_scenario(&base.join("preloaded"), files, Some(lib))?;
     let _ = std::fs::remove_dir_all(&base);
-    let mut problems = Vec::new();
-    if !plain.ok {
-        problems.push(format!(
-            "plain run failed: {}",
-            cmd::tail(&plain.stderr, 10)
-        ));
-    }
-    if !pre.ok {
-        problems.push(format!(
-            "preloaded run failed: {}",
-            cmd::tail(&strip_banners(&pre.stderr), 10)
-        ));
-    }
+    let mut problems = failures(&plain, &pre);
     if plain.stdout != pre.stdout {
         let first_diff = plain
             .stdout
