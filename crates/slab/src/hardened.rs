@@ -1,37 +1,44 @@
 //! Hardened mode (feature `hardened`): owns the random keys, free-list link encoding,
-//! the per-segment block bitmap (double-free detection), the process-wide registry of
-//! the allocator's 4 MiB regions (foreign-pointer detection) and the fatal-error path.
+//! the double-free cookies, the start-of-block test, the process-wide registry of the
+//! allocator's 4 MiB regions (foreign-pointer detection), the large-object header check
+//! and the fatal-error path.
 //!
-//! * **Encoded links**: a free block's link word holds
-//!   `rotl(next ^ k0, k1 & 63) + k1` with two random keys per page (remote-queue links
-//!   use a process-wide pair). On pop the decoded link must be null or a block inside the
-//!   same span; anything else means a freed block was overwritten → abort.
-//! * **Block bitmap**: one bit per 8-byte granule of a small segment, set while the block
-//!   starting there is allocated. Only the segment's owner touches it (allocation, and
-//!   every free — remote frees are checked when the owner drains them), so it needs no
-//!   atomics. A free whose bit is clear is a double free (or an interior pointer) → abort.
-//! * **Registry**: a bitmap with one bit per 4 MiB of the 47-bit address space (a 4 MiB
-//!   zero-initialised static in `.bss`, touched sparsely), set while a segment or a
-//!   large-object header lives there. A free whose header region is not registered is
-//!   not ours → abort, before anything dereferences the pointer.
-//! * **Guard pages** (see [`crate::segment`]): in a hardened small segment, slot 0 holds
-//!   the header, page headers and block bitmap followed by a `PROT_NONE` guard page before
-//!   the first span (slot 2), and the last slot is entirely `PROT_NONE`, so a linear
-//!   overflow out of the last span cannot reach the next segment's metadata.
+//! * **Encoded links**: a free block's link word holds `next ^ key`, with a random key
+//!   per page (remote-queue links use a process-wide key). On pop the decoded link must
+//!   be null or a block inside the same span; anything else means a freed block was
+//!   overwritten → abort.
+//! * **Double-free cookie**: a freed block's second word holds its address under a
+//!   secret process-wide key; allocation clears it. A free that finds the cookie already
+//!   there is a double free → abort. Remote frees set it with an atomic swap, so two
+//!   threads freeing one block cannot both pass. Blocks are therefore at least 16 bytes
+//!   in this build ([`crate::size_class::MIN_BLOCK`]).
+//! * **Start of block**: a freed small pointer must lie in its span's carved blocks and a
+//!   whole number of blocks from the span start (a multiply by a per-page constant, no
+//!   division). The owner checks local frees at once and remote frees when it drains
+//!   them, so the freeing thread never reads the owner's page headers.
+//! * **Registry**: one byte per 4 MiB of the 47-bit address space (a 32 MiB
+//!   zero-initialised static in `.bss`, touched sparsely): live, cached (free but still
+//!   mapped: a free there is a double free) or not ours. A free whose header region is
+//!   not live aborts before anything dereferences the pointer.
+//! * **Guard pages**: a small segment's metadata slot ends in a `PROT_NONE` page and its
+//!   last slot is `PROT_NONE` (see [`crate::segment`]); each heap's mapping has a guard
+//!   page on both sides. Large-object headers are sealed with a keyed check value instead
+//!   ([`check_large_header`], see there for why).
 //!
 //! Fatal errors write one line to stderr with `write(2)` (no allocation) and `abort()`.
 //!
-//! **Cost** (2026-11-27, 2-vCPU Firecracker VM shared with other jobs, `--quick`
-//! workloads, the `slab` and `slab-hardened` runners interleaved, 9 rounds, median ratio
-//! per workload): geometric mean of hardened/plain throughput **0.91 (≈ 9.7 % slower)**,
-//! above the 5 % target. Allocation-bound micro workloads pay most (glibc-simple,
-//! glibc-thread, alloc-test, larson: 0.78–0.81), Rust-idiom and large-object workloads
-//! little (0.95–1.00). Instruction counts (callgrind) put the added work at roughly 20
-//! instructions per allocation (decode, range check, bitmap set) and 25 per free
-//! (registry, owner check, bitmap test-and-clear, encode); the default build's paths
-//! are unchanged (everything here is behind `cfg(feature = "hardened")`).
+//! **Cost** (2026-11-27, 2-vCPU VM, otherwise idle; the matrix's default parameters; the
+//! `slab` and `slab-hardened` runners interleaved, 5 rounds, median per workload):
+//! geometric mean of hardened/plain throughput **0.957 (4.3 % slower)**. Allocation-bound
+//! micro workloads pay most (larson 0.80, alloc-test 0.85, glibc-simple 0.87), Rust-idiom,
+//! producer/consumer and large-object workloads almost nothing (0.97–1.06). The first
+//! version (a per-segment block bitmap set on every allocation, two-key rotate-and-add
+//! link encoding, a bit-per-region registry) cost 8.7 % on the same comparison.
+//! Instruction counts (callgrind, glibc-simple): about 18 more per malloc+free pair.
+//! The default build's paths are unchanged (everything here is behind
+//! `cfg(feature = "hardened")`).
 
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use crate::page::{Block, Page};
 use crate::segment::{Segment, SEGMENT_SHIFT, SEGMENT_SIZE};
@@ -101,29 +108,20 @@ pub fn random_seed() -> u64 {
     splitmix(&mut st) | 1
 }
 
-/// Two link-encoding keys for a new page, drawn from the heap's generator.
+/// The link-encoding key of a new page, drawn from the heap's generator.
 #[inline]
-pub fn page_keys(rng: &mut u64) -> [usize; 2] {
-    [splitmix(rng) as usize, splitmix(rng) as usize]
+pub fn page_key(rng: &mut u64) -> usize {
+    splitmix(rng) as usize
 }
 
 // ---------------------------------------------------------------------------------------
 // Link encoding
 // ---------------------------------------------------------------------------------------
 
+/// Encodes (and decodes: XOR is its own inverse) a free-list link under key `k`.
 #[inline(always)]
-fn encode(p: *mut Block, k: [usize; 2]) -> *mut Block {
-    ((p as usize ^ k[0])
-        .rotate_left((k[1] & 63) as u32)
-        .wrapping_add(k[1])) as *mut Block
-}
-
-#[inline(always)]
-fn decode(v: *mut Block, k: [usize; 2]) -> *mut Block {
-    ((v as usize)
-        .wrapping_sub(k[1])
-        .rotate_right((k[1] & 63) as u32)
-        ^ k[0]) as *mut Block
+fn code(p: *mut Block, k: usize) -> *mut Block {
+    (p as usize ^ k) as *mut Block
 }
 
 /// Reads block `b`'s link in `page`'s free lists, aborting if it does not decode to null
@@ -135,7 +133,7 @@ fn decode(v: *mut Block, k: [usize; 2]) -> *mut Block {
 pub unsafe fn page_next(page: *mut Page, b: *mut Block) -> *mut Block {
     // SAFETY: per the contract the page header and the block are readable.
     unsafe {
-        let n = decode((*b).next, (*page).keys);
+        let n = code((*b).next, (*page).key);
         // Null ends the list; anything else must lie in `[start, start + span_limit)`.
         if (n as usize).wrapping_sub((*page).start as usize) >= (*page).span_limit && !n.is_null() {
             fatal(
@@ -154,29 +152,23 @@ pub unsafe fn page_next(page: *mut Page, b: *mut Block) -> *mut Block {
 #[inline(always)]
 pub unsafe fn page_set_next(page: *mut Page, b: *mut Block, next: *mut Block) {
     // SAFETY: per the contract.
-    unsafe { (*b).next = encode(next, (*page).keys) }
+    unsafe { (*b).next = code(next, (*page).key) }
 }
 
-/// Process-wide keys for remote-queue links (initialised with the first heap).
-static REMOTE_KEYS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+/// Process-wide key for remote-queue links (set with the first heap).
+static REMOTE_KEY: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the remote-queue keys once (before any block exists).
-pub fn init_remote_keys() {
-    if REMOTE_KEYS[1].load(Ordering::Relaxed) == 0 {
+/// Sets the remote-queue and cookie keys once (before any block exists).
+pub fn init_keys() {
+    // FREE_KEY is set last (release) and tested first (acquire): whoever sees it set
+    // also sees the remote key.
+    if FREE_KEY.load(Ordering::Acquire) == 0 {
         let mut s = random_seed();
-        let k0 = splitmix(&mut s) as usize;
-        let k1 = splitmix(&mut s) as usize | 1;
-        let _ = REMOTE_KEYS[0].compare_exchange(0, k0, Ordering::Relaxed, Ordering::Relaxed);
-        let _ = REMOTE_KEYS[1].compare_exchange(0, k1, Ordering::Relaxed, Ordering::Relaxed);
+        let kr = splitmix(&mut s) as usize;
+        let kf = splitmix(&mut s) as usize | 1;
+        let _ = REMOTE_KEY.compare_exchange(0, kr, Ordering::Relaxed, Ordering::Relaxed);
+        let _ = FREE_KEY.compare_exchange(0, kf, Ordering::Release, Ordering::Relaxed);
     }
-}
-
-#[inline]
-fn remote_keys() -> [usize; 2] {
-    [
-        REMOTE_KEYS[0].load(Ordering::Relaxed),
-        REMOTE_KEYS[1].load(Ordering::Relaxed),
-    ]
 }
 
 /// Reads a remote-queue link.
@@ -186,7 +178,7 @@ fn remote_keys() -> [usize; 2] {
 #[inline]
 pub unsafe fn remote_next(b: *mut Block) -> *mut Block {
     // SAFETY: per the contract.
-    unsafe { decode((*b).next, remote_keys()) }
+    unsafe { code((*b).next, REMOTE_KEY.load(Ordering::Relaxed)) }
 }
 
 /// Writes a remote-queue link.
@@ -196,65 +188,78 @@ pub unsafe fn remote_next(b: *mut Block) -> *mut Block {
 #[inline]
 pub unsafe fn remote_set_next(b: *mut Block, next: *mut Block) {
     // SAFETY: per the contract.
-    unsafe { (*b).next = encode(next, remote_keys()) }
+    unsafe { (*b).next = code(next, REMOTE_KEY.load(Ordering::Relaxed)) }
 }
 
 // ---------------------------------------------------------------------------------------
-// Block bitmap (owner only)
+// Block checks: start-of-block test and the double-free cookie
 // ---------------------------------------------------------------------------------------
 
-/// Offset of the block bitmap from the segment start (see [`crate::segment`]): the bits of
-/// slot `i` live at `BITMAP_OFFSET + i * 1 KiB`, so the bits of the (never used) slots 0
-/// and 1 overlap nothing that matters and those of slot 2 onwards end before the guard.
-pub const BITMAP_OFFSET: usize = 60 * 1024;
+/// Process-wide key of the double-free cookies (set with the remote-queue keys).
+static FREE_KEY: AtomicUsize = AtomicUsize::new(0);
 
+/// The cookie a free block carries in its second word: its address under the secret key.
 #[inline(always)]
-fn bit_of(p: *const u8) -> (*mut u64, u64) {
-    let off = p as usize & (SEGMENT_SIZE - 1);
-    let granule = off >> 3;
-    let seg = (p as usize - off) as *mut u8;
-    let word = seg.wrapping_add(BITMAP_OFFSET + (granule >> 6) * 8) as *mut u64;
-    (word, 1u64 << (granule & 63))
+fn cookie(p: *const u8) -> usize {
+    p as usize ^ FREE_KEY.load(Ordering::Relaxed)
 }
 
-/// Marks the block at `p` allocated.
-///
-/// # Safety
-/// `p` must be a block of a small segment owned by the caller.
+/// The second word of block `p` (blocks are at least 16 bytes in the hardened build).
 #[inline(always)]
-pub unsafe fn mark_allocated(p: *const u8) {
-    let (w, m) = bit_of(p);
-    // SAFETY: the bitmap word lies in the segment's metadata slot (owner only).
-    unsafe { *w |= m };
+fn cookie_word(p: *const u8) -> *mut usize {
+    (p as *mut usize).wrapping_add(1)
 }
 
-/// Marks the block at `p` free, aborting if it was not allocated (double free, or a
-/// pointer that is not the start of a block).
+/// The constant [`check_block_start`] multiplies by for blocks of `block_size` bytes:
+/// `ceil(2^64 / block_size)` (Lemire, Kaser & Kurz, "Faster remainder by direct
+/// computation", 2019: for 32-bit `n` and `d`, `d` divides `n` iff `n * c < c` mod 2^64).
+pub const fn div_magic(block_size: usize) -> u64 {
+    u64::MAX / block_size as u64 + 1
+}
+
+/// Aborts unless `p` is the start of one of `page`'s blocks: inside the carved span and
+/// a whole number of blocks from its start (one multiply, no division). A freed span's
+/// header is all zero, so nothing passes for it.
 ///
 /// # Safety
-/// `p` must point into a live span of a small segment owned by the caller.
+/// `page` must be a readable page header.
 #[inline(always)]
-pub unsafe fn mark_free(page: *mut Page, p: *const u8) {
-    let (w, m) = bit_of(p);
-    // SAFETY: the bitmap word lies in the segment's metadata slot (owner only).
-    unsafe {
-        if *w & m == 0 {
-            bad_free(page, p);
-        }
-        *w &= !m;
+pub unsafe fn check_block_start(page: *mut Page, p: *const u8) {
+    // SAFETY: per the contract.
+    let (start, limit, magic) = unsafe { ((*page).start, (*page).span_limit, (*page).div_magic) };
+    let off = (p as usize).wrapping_sub(start as usize);
+    // `off < limit <= 1 MiB`, so the divisibility test's 32-bit bound holds.
+    if off >= limit || (off as u64).wrapping_mul(magic) >= magic {
+        fatal("free of an invalid pointer (not the start of a block)", p);
     }
 }
 
-#[cold]
-#[inline(never)]
-unsafe fn bad_free(page: *mut Page, p: *const u8) -> ! {
-    // SAFETY: the page header is live (caller of `mark_free`).
-    let (start, bsize) = unsafe { ((*page).start as usize, (*page).block_size) };
-    let off = (p as usize).wrapping_sub(start);
-    if bsize != 0 && off % bsize == 0 {
-        fatal("double free detected", p)
-    } else {
-        fatal("free of an invalid pointer (not the start of a block)", p)
+/// Clears the cookie of a block being handed out, so only freed blocks carry one.
+///
+/// # Safety
+/// `b` must be a block (of at least 16 bytes) the caller owns.
+#[inline(always)]
+pub unsafe fn mark_allocated(b: *const u8) {
+    // SAFETY: the block is ours and at least two words long.
+    unsafe { *cookie_word(b) = 0 };
+}
+
+/// The owner's check of a local free: `p` must start a block of `page` and must not
+/// carry the free cookie already (a double free); then the cookie is set.
+///
+/// # Safety
+/// `page` must be the caller's own live page that `p` points into.
+#[inline(always)]
+pub unsafe fn check_local_free(page: *mut Page, p: *const u8) {
+    // SAFETY: `page` is live and owned; after the start check, `p` is a block of it.
+    unsafe {
+        check_block_start(page, p);
+        let w = cookie_word(p);
+        let c = cookie(p);
+        if *w == c {
+            fatal("double free detected", p);
+        }
+        *w = c;
     }
 }
 
@@ -264,84 +269,162 @@ unsafe fn bad_free(page: *mut Page, p: *const u8) -> ! {
 
 /// Address bits covered by the registry (x86-64 and aarch64 user space).
 const ADDRESS_BITS: usize = 47;
-const REGISTRY_BITS: usize = 1 << (ADDRESS_BITS - SEGMENT_SHIFT);
+const REGISTRY_LEN: usize = 1 << (ADDRESS_BITS - SEGMENT_SHIFT);
 
-/// One bit per 4 MiB region: a zero-initialised static, so it lives in `.bss` (the
-/// kernel maps its pages lazily, zero-filled; only regions we use get touched) and every
-/// check is a single load from a fixed address — no pointer to load, no lazy init.
-static REGISTRY: [AtomicU64; REGISTRY_BITS / 64] =
-    [const { AtomicU64::new(0) }; REGISTRY_BITS / 64];
+/// One byte per 4 MiB region (32 MiB of address space): a zero-initialised static, so it
+/// lives in `.bss` (the kernel maps its pages lazily, zero-filled; only regions we use get
+/// touched) and every check is one byte load from a fixed address — no pointer to load,
+/// no lazy initialisation, no bit arithmetic.
+static REGISTRY: [AtomicU8; REGISTRY_LEN] = [const { AtomicU8::new(0) }; REGISTRY_LEN];
 
-#[inline]
-fn slot(hdr: *const Segment) -> Option<(&'static AtomicU64, u64)> {
-    let i = hdr as usize >> SEGMENT_SHIFT;
-    Some((REGISTRY.get(i >> 6)?, 1u64 << (i & 63)))
+#[inline(always)]
+fn slot(hdr: *const Segment) -> Option<&'static AtomicU8> {
+    REGISTRY.get(hdr as usize >> SEGMENT_SHIFT)
 }
 
-/// Records that the 4 MiB region holding header `hdr` is ours.
-pub fn register(hdr: *const Segment) {
-    if let Some((w, m)) = slot(hdr) {
-        w.fetch_or(m, Ordering::Release);
+/// Registry value: not a region of ours.
+const NOT_OURS: u8 = 0;
+/// Registry value: a segment or large object in use.
+const LIVE: u8 = 1;
+/// Registry value: ours but free (a cached segment or large mapping): a free there is a
+/// double free.
+const CACHED: u8 = 2;
+
+fn set(hdr: *const Segment, v: u8) {
+    if let Some(b) = slot(hdr) {
+        b.store(v, Ordering::Release);
     }
+}
+
+/// Records that the 4 MiB region holding header `hdr` is ours and in use.
+pub fn register(hdr: *const Segment) {
+    set(hdr, LIVE);
+}
+
+/// Records that the region holding header `hdr` is ours but free (cached for reuse).
+pub fn mark_cached(hdr: *const Segment) {
+    set(hdr, CACHED);
 }
 
 /// Forgets the region holding header `hdr` (before it is unmapped).
 pub fn unregister(hdr: *const Segment) {
-    if let Some((w, m)) = slot(hdr) {
-        w.fetch_and(!m, Ordering::Release);
+    set(hdr, NOT_OURS);
+}
+
+#[inline(always)]
+fn registry_value(hdr: *const Segment) -> u8 {
+    match slot(hdr) {
+        Some(b) => b.load(Ordering::Acquire),
+        None => NOT_OURS,
     }
 }
 
-fn registered(hdr: *const Segment) -> bool {
-    match slot(hdr) {
-        Some((w, m)) => w.load(Ordering::Acquire) & m != 0,
-        None => false,
+#[cold]
+#[inline(never)]
+fn unregistered_free(p: *const u8, v: u8) -> ! {
+    if v == CACHED {
+        fatal(
+            "double free detected (the block's memory is already free)",
+            p,
+        )
+    } else {
+        fatal("free of a pointer this allocator does not own", p)
     }
 }
 
 /// The check every `free`/`dealloc` runs first: the pointer's header region must be
-/// ours and its segment in use. Small blocks are then checked against the block bitmap
-/// by their owner ([`mark_free`]); frees that do not take the local path also pass
-/// [`check_free_other`].
+/// ours and in use. A small block freed by its owner then passes [`check_local_free`]; every other
+/// free passes [`check_free_other`].
 ///
 /// # Safety
-/// None beyond `p` being the value passed to `dealloc`: nothing is dereferenced until
-/// the registry says the header is mapped.
+/// None beyond `p` being the value passed to `dealloc`: nothing is dereferenced.
 #[inline(always)]
 pub unsafe fn check_free(p: *const u8) {
-    let seg = crate::segment::segment_of(p);
-    if !registered(seg) {
-        fatal("free of a pointer this allocator does not own", p);
-    }
-    // SAFETY: registered regions are mapped and start with a valid header.
-    if unsafe { (*seg).owner }.is_null() {
-        fatal(
-            "double free detected (the block's segment is already free)",
-            p,
-        );
+    let v = registry_value(crate::segment::segment_of(p));
+    if v != LIVE {
+        unregistered_free(p, v);
     }
 }
 
-/// The further checks of a free that is not local (a large object or a remote free):
-/// a large object must be freed through its start, and a small block must not point
-/// into the segment's metadata slots.
+/// The checks of a free that is not local (a large object, a remote free, or a block of
+/// a segment that is already free): a large object must be freed through its start; a
+/// small block must start a block of a live span and carry no free cookie, which is set
+/// with an atomic swap so two threads freeing the same block cannot both pass.
 ///
 /// # Safety
 /// `p` must have passed [`check_free`].
 #[cold]
 pub unsafe fn check_free_other(p: *const u8) {
     let seg = crate::segment::segment_of(p);
-    // SAFETY: `check_free` found the header registered, hence mapped and valid.
+    // SAFETY: `check_free` found the header registered, hence mapped and valid; a small
+    // segment's page headers are readable for as long as it is registered.
     unsafe {
+        if (*seg).owner.is_null() {
+            fatal(
+                "double free detected (the block's segment is already free)",
+                p,
+            );
+        }
         if (*seg).kind == crate::segment::KIND_LARGE {
+            check_large_header(seg);
             let obj = (*seg).map_base as usize + (*seg).map_size - (*seg).large_usable;
             if p as usize != obj {
                 fatal("free of an invalid pointer (inside a large object)", p);
             }
         } else if (*seg).kind != crate::segment::KIND_SMALL {
             fatal("free of a pointer this allocator does not own", p);
-        } else if (p as usize & (SEGMENT_SIZE - 1)) < 2 * crate::size_class::PAGE_SIZE {
+        } else if (p as usize & (SEGMENT_SIZE - 1)) < crate::size_class::PAGE_SIZE {
             fatal("free of an invalid pointer (segment metadata)", p);
+        } else {
+            // Only the block is touched here: reading its page header would pull a cache
+            // line the owner writes all the time. The owner checks the block start when it
+            // drains the remote queue (`check_block_start`).
+            let w = AtomicUsize::from_ptr(cookie_word(p));
+            if w.swap(cookie(p), Ordering::Relaxed) == cookie(p) {
+                fatal("double free detected", p);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Large-object headers
+// ---------------------------------------------------------------------------------------
+
+/// The keyed check value of a large object's header fields. Large headers are checked
+/// rather than guarded: a `PROT_NONE` page inside the mapping would split it into two
+/// kernel mappings, and `mremap` (which grows large objects in place of a copy) moves
+/// only single mappings.
+///
+/// # Safety
+/// `seg` must be a readable header.
+pub unsafe fn large_header_check(seg: *const Segment) -> usize {
+    // SAFETY: per the contract.
+    let (b, s, a, u) = unsafe {
+        (
+            (*seg).map_base as usize,
+            (*seg).map_size,
+            (*seg).map_align,
+            (*seg).large_usable,
+        )
+    };
+    let mut st = (b ^ s.rotate_left(17) ^ a.rotate_left(34) ^ u.rotate_left(51)) as u64
+        ^ FREE_KEY.load(Ordering::Relaxed) as u64;
+    splitmix(&mut st) as usize
+}
+
+/// Aborts if large header `seg` was overwritten since it was last sealed.
+///
+/// # Safety
+/// `seg` must be a readable large-object header.
+pub unsafe fn check_large_header(seg: *const Segment) {
+    // SAFETY: per the contract.
+    unsafe {
+        if (*seg).check != large_header_check(seg) {
+            fatal(
+                "corrupted large-object header (overwritten)",
+                seg as *const u8,
+            );
         }
     }
 }

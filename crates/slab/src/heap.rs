@@ -70,6 +70,12 @@ static ABANDONED: AtomicStack<Heap> = AtomicStack::new();
 static ALL_HEAPS: AtomicPtr<Heap> = AtomicPtr::new(ptr::null_mut());
 
 const HEAP_MAP_SIZE: usize = (size_of::<Heap>() + 4095) & !4095;
+/// Hardened build: a guard page (`PROT_NONE`) on each side of a heap's mapping.
+const HEAP_GUARD: usize = if cfg!(feature = "hardened") {
+    os::GUARD_SIZE
+} else {
+    0
+};
 
 // ---------------------------------------------------------------------------------------
 // Fast paths
@@ -107,8 +113,6 @@ pub unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
 pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
     // SAFETY: the caller guarantees ownership; the block is dead to the user from now on.
     unsafe {
-        #[cfg(feature = "hardened")]
-        crate::hardened::mark_free(page, p);
         let b = p as *mut Block;
         page::link_set(page, b, (*page).local_free);
         (*page).local_free = b;
@@ -245,7 +249,10 @@ pub unsafe fn drain_remote(heap: *mut Heap) {
             let next = <Block as crate::list::Link>::next(b);
             let seg = segment_of(b as *const u8);
             debug_assert_eq!((*seg).owner, heap);
-            free_local(heap, segment::page_of(seg, b as *const u8), b as *mut u8);
+            let page = segment::page_of(seg, b as *const u8);
+            #[cfg(feature = "hardened")]
+            crate::hardened::check_block_start(page, b as *const u8);
+            free_local(heap, page, b as *mut u8);
             n += 1;
             b = next;
         }
@@ -390,8 +397,9 @@ unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
         );
         #[cfg(feature = "hardened")]
         {
-            (*page).keys = crate::hardened::page_keys(&mut (*heap).rng);
+            (*page).key = crate::hardened::page_key(&mut (*heap).rng);
             (*page).span_limit = (*page).capacity as usize * bsize;
+            (*page).div_magic = crate::hardened::div_magic(bsize);
         }
         class_push(heap, page);
         page
@@ -545,16 +553,23 @@ pub fn acquire() -> *mut Heap {
 }
 
 fn create() -> *mut Heap {
-    let h = os::map_aligned(HEAP_MAP_SIZE, 4096) as *mut Heap;
-    if h.is_null() {
-        return h;
+    let base = os::map_aligned(HEAP_MAP_SIZE + 2 * HEAP_GUARD, 4096);
+    if base.is_null() {
+        return base as *mut Heap;
     }
+    #[cfg(feature = "hardened")]
+    // SAFETY: both guard pages lie in the fresh mapping, outside the heap.
+    unsafe {
+        os::protect_none(base, HEAP_GUARD);
+        os::protect_none(base.add(HEAP_GUARD + HEAP_MAP_SIZE), HEAP_GUARD);
+    }
+    let h = base.wrapping_add(HEAP_GUARD) as *mut Heap;
     // SAFETY: fresh zeroed memory: every field is valid as zero except the class heads,
     // which we point at the sentinel before publishing the heap.
     unsafe {
         #[cfg(feature = "hardened")]
         {
-            crate::hardened::init_remote_keys();
+            crate::hardened::init_keys();
             (*h).rng = crate::hardened::random_seed();
         }
         for c in 0..CLASS_COUNT {
@@ -569,7 +584,7 @@ fn create() -> *mut Heap {
             }
         }
     }
-    stats::MAPPED.add(HEAP_MAP_SIZE);
+    stats::MAPPED.add(HEAP_MAP_SIZE + 2 * HEAP_GUARD);
     stats::HEAPS_CREATED.add(1);
     h
 }

@@ -68,8 +68,14 @@ unsafe fn set_header(base: *mut u8, off: usize, total: usize, map_align: usize, 
                 map_align,
                 large_usable: total - off,
                 cached_at: 0,
+                #[cfg(feature = "hardened")]
+                check: 0,
             },
         );
+        #[cfg(feature = "hardened")]
+        {
+            (*seg).check = crate::hardened::large_header_check(seg);
+        }
     }
 }
 
@@ -120,6 +126,8 @@ pub unsafe fn is_zero(seg: *mut Segment) -> bool {
 pub unsafe fn grow(seg: *mut Segment, p: *mut u8, new_size: usize) -> *mut u8 {
     // SAFETY: the header describes the live mapping holding `p`.
     unsafe {
+        #[cfg(feature = "hardened")]
+        crate::hardened::check_large_header(seg);
         let (base, size, align, usable) = (
             (*seg).map_base,
             (*seg).map_size,
@@ -149,6 +157,10 @@ pub unsafe fn grow(seg: *mut Segment, p: *mut u8, new_size: usize) -> *mut u8 {
         (*nseg).map_base = nb;
         (*nseg).map_size = total;
         (*nseg).large_usable = total - off;
+        #[cfg(feature = "hardened")]
+        {
+            (*nseg).check = crate::hardened::large_header_check(nseg);
+        }
         stats::MAPPED.add(total - size);
         stats::LARGE_BYTES.add(total - off - usable);
         nb.add(off)
@@ -195,6 +207,8 @@ unsafe fn cache_put(base: *mut u8, size: usize) -> bool {
         return false;
     }
     let seg = base as *mut Segment;
+    #[cfg(feature = "hardened")]
+    crate::hardened::mark_cached(seg);
     // SAFETY: the mapping is ours and unused; its first page can hold a header.
     unsafe {
         ptr::write(
@@ -214,6 +228,8 @@ unsafe fn cache_put(base: *mut u8, size: usize) -> bool {
                 map_align: SEGMENT_SIZE,
                 large_usable: 0,
                 cached_at: os::now_ms(),
+                #[cfg(feature = "hardened")]
+                check: 0,
             },
         );
         CACHE.push(seg);

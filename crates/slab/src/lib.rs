@@ -67,12 +67,13 @@
 //! * **OS layer** ([`os`]): the only module that calls `mmap`/`mremap`/`madvise`/
 //!   `munmap`; under Miri it switches to a test arena on `std::alloc::System`.
 //! * **Hardened mode** (feature `hardened`, `hardened` module): free-list links encoded
-//!   with two random keys per page (`getrandom`, no allocation) and checked on every pop;
-//!   a per-segment block bitmap (owner-only, no atomics) catches double frees and
-//!   interior pointers, a process-wide registry of our 4 MiB regions catches frees of
-//!   pointers we do not own; `PROT_NONE` guard pages separate segment metadata from
-//!   spans and end every segment. Misuse aborts with one line on stderr (written with
-//!   `write(2)`). The default build's fast paths are unchanged (all of it is `cfg`'d).
+//!   with a random key per page (`getrandom`, no allocation) and checked on every pop;
+//!   a keyed cookie in each freed block catches double frees, a per-page multiply
+//!   catches pointers that do not start a block, a process-wide registry of our 4 MiB
+//!   regions catches frees of pointers we do not own; `PROT_NONE` guard pages separate
+//!   segment metadata from spans, end every segment and surround every heap; large-object
+//!   headers carry a keyed check value. Misuse aborts with one line on stderr (written
+//!   with `write(2)`). The default build's fast paths are unchanged (all of it is `cfg`'d).
 //! * **Statistics** ([`stats()`]): mapped bytes, bytes in use, live/empty pages, remote
 //!   frees, large objects, heap hand-overs.
 //!
@@ -86,7 +87,8 @@
 //!   destructors (`tests/thread_exit.rs`) and OS failure under `RLIMIT_AS`
 //!   (`tests/oom.rs`); with `--features hardened` the same suite plus the misuse tests
 //!   (`tests/hardened.rs`: double frees, wild/foreign/interior pointers, an overwritten
-//!   free-list link — each must abort a child process with its message).
+//!   free-list link or large-object header — each must abort a child process with its
+//!   message — and a write into a segment's metadata guard page, which must fault).
 //! * Loom: the lock-free stack behind remote frees and heap hand-over
 //!   ([`list`]) is generic over a small atomic shim
 //!   ([`sync`]) and model-checked with
@@ -216,7 +218,10 @@ unsafe impl GlobalAlloc for SlabAlloc {
         // so equality means a small block of this thread's own heap.
         unsafe {
             if (*seg).owner == heap {
-                heap::free_local(heap, segment::page_of(seg, ptr), ptr);
+                let page = segment::page_of(seg, ptr);
+                #[cfg(feature = "hardened")]
+                hardened::check_local_free(page, ptr);
+                heap::free_local(heap, page, ptr);
             } else {
                 heap::free_other(seg, ptr);
             }

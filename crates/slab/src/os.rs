@@ -10,6 +10,9 @@
 pub use imp::protect_none;
 pub use imp::{map_aligned, now_ms, purge, remap, unmap};
 
+/// Size of one guard range (an OS page) in the hardened build's layouts.
+pub const GUARD_SIZE: usize = 4096;
+
 #[cfg(not(miri))]
 mod imp {
     use core::ptr;

@@ -133,12 +133,15 @@ pub struct Page {
     pub prev: *mut Page,
     /// When this (free) slot was freed, for the purge delay (ms, [`crate::os::now_ms`]).
     pub freed_at: u64,
-    /// Hardened build: the random keys encoding this page's free-list links.
+    /// Hardened build: the random key encoding this page's free-list links.
     #[cfg(feature = "hardened")]
-    pub keys: [usize; 2],
+    pub key: usize,
     /// Hardened build: bytes from `start` that hold blocks (links must point below).
     #[cfg(feature = "hardened")]
     pub span_limit: usize,
+    /// Hardened build: `ceil(2^64 / block_size)`, for the start-of-block test on free.
+    #[cfg(feature = "hardened")]
+    pub div_magic: u64,
 }
 
 impl Page {
@@ -161,9 +164,11 @@ impl Page {
         prev: ptr::null_mut(),
         freed_at: 0,
         #[cfg(feature = "hardened")]
-        keys: [0; 2],
+        key: 0,
         #[cfg(feature = "hardened")]
         span_limit: 0,
+        #[cfg(feature = "hardened")]
+        div_magic: 0,
     };
 }
 
@@ -249,8 +254,8 @@ pub unsafe fn collect_local(page: *mut Page) -> bool {
     }
 }
 
-// Not in the hardened build: there `pop` marks the block bitmap of the block's segment,
-// which a page over plain heap memory does not have.
+// Not in the hardened build, whose pages need a link key and span limit (set up by the
+// heap) that these tests over plain heap memory do not provide.
 #[cfg(all(test, not(feature = "hardened")))]
 mod tests {
     use super::*;

@@ -34,16 +34,17 @@ pub const SLOTS: usize = SEGMENT_SIZE / PAGE_SIZE;
 /// Bitmap of the slots usable for spans (1..=63).
 #[cfg(not(feature = "hardened"))]
 pub const USABLE_SLOTS: u64 = !1u64;
-/// Hardened build: slots 2..=62 carry spans. Slot 0 holds the header, the page headers
-/// and the block bitmap, then a guard page; slot 1 is unused (the bitmap's tail and the
-/// guard page); slot 63 is a guard slot (`PROT_NONE`).
+/// Hardened build: slots 1..=62 carry spans. Slot 0 holds the header and the page
+/// headers and ends in a guard page (`PROT_NONE`), so an underflow out of the first span
+/// cannot reach them; slot 63 is a guard slot, so an overflow out of the last span cannot
+/// reach the next mapping (perhaps another segment's header).
 ///
 /// ```text
-/// | hdr+pages | ... | bitmap (60 KiB + 1 KiB/slot) ... |guard| slot 2 | ... | slot 62 | guard slot 63 |
-/// 0           8K    60K                                124K  128K                       4M-64K
+/// | hdr+pages ... |guard| slot 1 | ... | slot 62 | guard slot 63 |
+/// 0               60K   64K                       4M-64K
 /// ```
 #[cfg(feature = "hardened")]
-pub const USABLE_SLOTS: u64 = !0b11u64 & !(1u64 << 63);
+pub const USABLE_SLOTS: u64 = !1u64 & !(1u64 << 63);
 /// The first slot a span can start at.
 pub const FIRST_SLOT: usize = USABLE_SLOTS.trailing_zeros() as usize;
 
@@ -85,6 +86,10 @@ pub struct Segment {
     pub large_usable: usize,
     /// When the segment entered the global cache (ms), for the purge delay.
     pub cached_at: u64,
+    /// Hardened build: keyed check value of a large object's header fields
+    /// ([`crate::hardened::large_header_check`]).
+    #[cfg(feature = "hardened")]
+    pub check: usize,
 }
 
 crate::list::impl_link!(Segment, next);
@@ -95,8 +100,7 @@ pub const PAGES_OFFSET: usize = (size_of::<Segment>() + 63) & !63;
 const _: () = assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= PAGE_SIZE);
 const _: () = assert!(size_of::<Segment>() <= 4096);
 #[cfg(feature = "hardened")]
-const _: () =
-    assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= crate::hardened::BITMAP_OFFSET + 2 * 1024);
+const _: () = assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= PAGE_SIZE - os::GUARD_SIZE);
 const _: () = assert!(SLOTS == 64);
 
 /// The segment (or large-object header) containing the allocator pointer `p`.
@@ -189,6 +193,8 @@ pub unsafe fn init_small(seg: *mut Segment, owner: *mut Heap) {
                 map_align: SEGMENT_SIZE,
                 large_usable: 0,
                 cached_at: 0,
+                #[cfg(feature = "hardened")]
+                check: 0,
             },
         );
     }
@@ -223,6 +229,8 @@ pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
             debug_assert_eq!((*seg).used_slots, 0);
             debug_assert_eq!((*seg).free_mask, USABLE_SLOTS);
             (*seg).owner = owner;
+            #[cfg(feature = "hardened")]
+            crate::hardened::register(seg);
             (*seg).next = ptr::null_mut();
             (*seg).prev = ptr::null_mut();
         }
@@ -238,7 +246,7 @@ pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
     // SAFETY: both ranges lie inside the fresh segment and never carry spans.
     unsafe {
         let base = seg as *mut u8;
-        os::protect_none(base.add(2 * PAGE_SIZE - 4096), 4096);
+        os::protect_none(base.add(PAGE_SIZE - os::GUARD_SIZE), os::GUARD_SIZE);
         os::protect_none(base.add(SEGMENT_SIZE - PAGE_SIZE), PAGE_SIZE);
         crate::hardened::register(seg);
     }
@@ -258,6 +266,8 @@ pub unsafe fn release(seg: *mut Segment) {
         debug_assert_eq!((*seg).used_slots, 0);
         if CACHE_COUNT.fetch_add(1, Ordering::Relaxed) < CACHE_MAX {
             (*seg).owner = ptr::null_mut();
+            #[cfg(feature = "hardened")]
+            crate::hardened::mark_cached(seg);
             (*seg).cached_at = os::now_ms();
             CACHE.push(seg);
         } else {

@@ -25,6 +25,10 @@ pub const SMALL_TABLE_MAX: usize = 1024;
 /// Most pages a medium span may cover.
 pub const MAX_SPAN_PAGES: usize = 16;
 
+/// Smallest block handed out: 8 bytes, or 16 in the hardened build, whose free blocks
+/// carry a double-free cookie in their second word (class 0 is then unused).
+pub const MIN_BLOCK: usize = if cfg!(feature = "hardened") { 16 } else { 8 };
+
 /// Block size of class `i` (`i < CLASS_COUNT`).
 #[inline]
 pub const fn class_size(i: usize) -> usize {
@@ -39,15 +43,12 @@ pub const fn class_size(i: usize) -> usize {
 }
 
 /// Smallest class whose block size is `>= size`, computed arithmetically.
-/// `size` must be in `1..=MEDIUM_MAX` (0 is treated as 1).
+/// `size` must be in `0..=MEDIUM_MAX` (sizes below [`MIN_BLOCK`] get its class).
 #[inline]
 pub const fn class_of_computed(size: usize) -> usize {
     if size <= 64 {
-        if size == 0 {
-            0
-        } else {
-            size.div_ceil(8) - 1
-        }
+        let size = if size < MIN_BLOCK { MIN_BLOCK } else { size };
+        size.div_ceil(8) - 1
     } else {
         let s = size - 1;
         let k = (usize::BITS - 1 - s.leading_zeros()) as usize; // floor(log2(s)) >= 6
@@ -197,9 +198,10 @@ mod tests {
             let c = class_of_computed(size);
             assert!(c < CLASS_COUNT);
             assert!(class_size(c) >= size, "size {size}");
-            if c > 0 {
+            if c > 0 && size > MIN_BLOCK {
                 assert!(class_size(c - 1) < size, "not smallest for {size}");
             }
+            assert!(class_size(c) >= MIN_BLOCK);
             if size > 64 {
                 assert!((class_size(c) - size) * 8 < size, "waste for {size}");
             }

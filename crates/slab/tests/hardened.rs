@@ -68,6 +68,29 @@ fn misuse(case: &str) {
                     assert!(!q.is_null());
                 }
             }
+            "interior_pointer_remote" => {
+                // Freed by another thread: the owner rejects it when it drains its
+                // remote frees.
+                let p = a.alloc(layout(64)) as usize;
+                std::thread::spawn(move || a.dealloc((p + 16) as *mut u8, layout(64)))
+                    .join()
+                    .unwrap();
+                allocmux_slab::collect();
+            }
+            "overwritten_large_header" => {
+                // An underflow out of a large object over its header (the page below).
+                let p = a.alloc(layout(3 << 20));
+                let header = (p as usize & !((4 << 20) - 1)) as *mut usize;
+                header.add(8).write(0x4141_4141);
+                a.dealloc(p, layout(3 << 20));
+            }
+            "segment_guard" => {
+                // Writing just below a segment's first span hits the guard page that
+                // ends the metadata slot: the process must die, not corrupt metadata.
+                let p = a.alloc(layout(64)) as usize;
+                let seg = p & !((4 << 20) - 1);
+                ((seg + (64 << 10) - 8) as *mut usize).write(0);
+            }
             other => panic!("unknown case {other}"),
         }
     }
@@ -75,26 +98,9 @@ fn misuse(case: &str) {
 
 /// Runs `case` in a child process; asserts it died of SIGABRT saying `expect`.
 fn expect_abort(test: &str, case: &str, expect: &str) {
-    if let Ok(c) = std::env::var(CASE_VAR) {
-        if c == case {
-            misuse(case);
-            // Still alive: the misuse went undetected.
-            std::process::exit(0);
-        }
+    let Some(stderr) = run_case(test, case, libc::SIGABRT) else {
         return;
-    }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CASE_VAR, case)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGABRT),
-        "{case}: expected SIGABRT, got {:?}; stderr:\n{stderr}",
-        out.status
-    );
+    };
     let line = stderr
         .lines()
         .find(|l| l.starts_with("allocmux-slab: "))
@@ -103,6 +109,32 @@ fn expect_abort(test: &str, case: &str, expect: &str) {
         line.contains(expect),
         "{case}: message {line:?} should say {expect:?}"
     );
+}
+
+/// Runs `case` in a child process (or, in the child, the misuse itself) and asserts the
+/// child died of `signal`; returns its stderr (`None` in the child).
+fn run_case(test: &str, case: &str, signal: i32) -> Option<String> {
+    if let Ok(c) = std::env::var(CASE_VAR) {
+        if c == case {
+            misuse(case);
+            // Still alive: the misuse went undetected.
+            std::process::exit(0);
+        }
+        return None;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CASE_VAR, case)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.signal(),
+        Some(signal),
+        "{case}: expected signal {signal}, got {:?}; stderr:\n{stderr}",
+        out.status
+    );
+    Some(stderr)
 }
 
 #[test]
@@ -157,5 +189,32 @@ fn overwritten_free_list_link_aborts() {
         "overwritten_free_list_link_aborts",
         "overwritten_link",
         "corrupted free list",
+    );
+}
+
+#[test]
+fn remote_interior_pointer_free_aborts() {
+    expect_abort(
+        "remote_interior_pointer_free_aborts",
+        "interior_pointer_remote",
+        "not the start of a block",
+    );
+}
+
+#[test]
+fn overwritten_large_header_aborts() {
+    expect_abort(
+        "overwritten_large_header_aborts",
+        "overwritten_large_header",
+        "corrupted large-object header",
+    );
+}
+
+#[test]
+fn segment_metadata_guard_page_faults() {
+    run_case(
+        "segment_metadata_guard_page_faults",
+        "segment_guard",
+        libc::SIGSEGV,
     );
 }
