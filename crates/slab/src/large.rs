@@ -237,49 +237,93 @@ unsafe fn cache_put(base: *mut u8, size: usize) -> bool {
     true
 }
 
-/// Takes a cached mapping of at least `total` bytes (and at most four times that: the
-/// spare tail serves later in-place growth by `realloc`).
+/// Takes a cached mapping for an object needing `total` bytes: the smallest one that
+/// fits without wasting more than three quarters of it, else the largest smaller one,
+/// grown with `mremap` (its resident pages move along, so only the missing tail faults
+/// in). Returns `(base, size, zero)`, or `None` when the cache has nothing usable.
 fn cache_take(total: usize) -> Option<(*mut u8, usize, bool)> {
     if CACHE.is_empty() {
         return None;
     }
-    let first = CACHE.take_all();
-    let mut found: *mut Segment = ptr::null_mut();
-    let mut prev: *mut Segment = ptr::null_mut();
-    let mut cur = first;
-    let mut head = first;
+    let mut head = CACHE.take_all();
+    if head.is_null() {
+        return None; // another thread emptied it meanwhile
+    }
+    let mut best: *mut Segment = ptr::null_mut();
+    let mut largest: *mut Segment = ptr::null_mut();
     // SAFETY: `take_all` made us the owner of the chain of cached mappings.
     unsafe {
+        let mut cur = head;
         while !cur.is_null() {
             let sz = (*cur).map_size;
-            if sz >= total && sz / 4 <= total {
-                found = cur;
-                let next = (*cur).next;
-                if prev.is_null() {
-                    head = next;
-                } else {
-                    (*prev).next = next;
+            if sz >= total {
+                if sz / 4 <= total && (best.is_null() || sz < (*best).map_size) {
+                    best = cur;
                 }
-                break;
+            } else if largest.is_null() || sz > (*largest).map_size {
+                largest = cur;
             }
-            prev = cur;
             cur = (*cur).next;
         }
-        if !head.is_null() {
-            let mut last = head;
-            while !(*last).next.is_null() {
-                last = (*last).next;
-            }
-            CACHE.push_chain(head, last);
-        }
-        if found.is_null() {
+        let pick = if best.is_null() { largest } else { best };
+        if pick.is_null() {
+            CACHE.push_chain(head, chain_last(head));
             return None;
         }
-        let (base, size, zero) = ((*found).map_base, (*found).map_size, (*found).fresh_mask);
+        head = chain_remove(head, pick);
+        if !head.is_null() {
+            CACHE.push_chain(head, chain_last(head));
+        }
+        let (base, size, zero) = ((*pick).map_base, (*pick).map_size, (*pick).fresh_mask);
         CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
         CACHE_BYTES.fetch_sub(size, Ordering::Relaxed);
-        Some((base, size, zero != 0))
+        if size >= total {
+            return Some((base, size, zero != 0));
+        }
+        #[cfg(feature = "hardened")]
+        crate::hardened::unregister(pick);
+        let nb = os::remap(base, size, total, SEGMENT_SIZE);
+        if nb.is_null() {
+            stats::MAPPED.sub(size);
+            os::unmap(base, size, SEGMENT_SIZE);
+            return None;
+        }
+        stats::MAPPED.add(total - size);
+        Some((nb, total, false))
     }
+}
+
+/// The last mapping of a non-empty cache chain.
+///
+/// # Safety
+/// `head` must start a chain the caller owns.
+unsafe fn chain_last(mut head: *mut Segment) -> *mut Segment {
+    // SAFETY: per the contract every link is a live cached header.
+    unsafe {
+        while !(*head).next.is_null() {
+            head = (*head).next;
+        }
+    }
+    head
+}
+
+/// Unlinks `x` from the chain starting at `head`; returns the new head.
+///
+/// # Safety
+/// `head` must start a chain the caller owns that contains `x`.
+unsafe fn chain_remove(head: *mut Segment, x: *mut Segment) -> *mut Segment {
+    // SAFETY: per the contract every link is a live cached header.
+    unsafe {
+        if head == x {
+            return (*x).next;
+        }
+        let mut cur = head;
+        while (*cur).next != x {
+            cur = (*cur).next;
+        }
+        (*cur).next = (*x).next;
+    }
+    head
 }
 
 /// Purges cached mappings older than `delay` ms (so they are zero and not resident);
