@@ -297,3 +297,65 @@ fn random_cross_thread() {
     let s = allocmux_slab::stats();
     assert!(s.remote_frees > remote_before, "{s:?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Large objects from several threads at once (the shared cache of freed mappings)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn large_objects_across_threads() {
+    const LIVE: usize = 4;
+    let handles: Vec<_> = (0..4u64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut r = Rng(0x1234_5678 + t);
+                let mut live: Vec<Option<Obj>> = vec![None; LIVE];
+                for _ in 0..300 {
+                    let i = r.below(LIVE as u64) as usize;
+                    if let Some((p, size, align)) = live[i].take() {
+                        // SAFETY: a live object of ours; its ends hold the pattern.
+                        unsafe {
+                            check_addr(p as *const u8, 64);
+                            check_addr((p + size - 64) as *const u8, 64);
+                            let layout = Layout::from_size_align_unchecked(size, align);
+                            if r.below(3) == 0 {
+                                // Grow it (the mremap path), then free the grown block.
+                                let bigger = size + (r.below(4 << 20) as usize + 1);
+                                let q = std::alloc::realloc(p as *mut u8, layout, bigger);
+                                assert!(!q.is_null());
+                                for k in 0..8 {
+                                    // The moved bytes still carry the old address's pattern.
+                                    let w = (q as *const u64).add(k).read();
+                                    assert_eq!(w, word_pat(p + k * 8), "realloc lost data");
+                                }
+                                dealloc(q, Layout::from_size_align_unchecked(bigger, align));
+                            } else {
+                                dealloc(p as *mut u8, layout);
+                            }
+                        }
+                    }
+                    let size = (600 << 10) + r.below(8 << 20) as usize;
+                    let layout = Layout::from_size_align(size, 8).unwrap();
+                    // SAFETY: a non-zero size.
+                    let p = unsafe { alloc(layout) };
+                    assert!(!p.is_null());
+                    // SAFETY: both 64-byte ends lie inside the new block.
+                    unsafe {
+                        fill_addr(p, 64);
+                        fill_addr(p.add(size - 64), 64);
+                    }
+                    live[i] = Some((p as usize, size, 8));
+                }
+                for (p, size, align) in live.into_iter().flatten() {
+                    // SAFETY: live objects of ours with these layouts.
+                    unsafe {
+                        dealloc(p as *mut u8, Layout::from_size_align_unchecked(size, align))
+                    };
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
