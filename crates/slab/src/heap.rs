@@ -21,8 +21,10 @@ use crate::segment::{
 use crate::size_class::{class_size, span_pages, CLASS_COUNT, PAGE_SIZE};
 use crate::stats::{self, OwnedCounter};
 
-/// Free pages are purged once they stayed free this long (milliseconds).
-pub const PURGE_DELAY_MS: u64 = 50;
+/// Free pages are purged once they stayed free this long (milliseconds). 50 ms made
+/// mstress with 8 threads on 2 cores purge and re-fault 3 GB per run (see
+/// docs/perf-log.md); half a second still returns an idle program's memory promptly.
+pub const PURGE_DELAY_MS: u64 = 500;
 /// Fully empty segments a heap keeps mapped (purged after the delay) before unmapping.
 pub const MAX_EMPTY_SEGMENTS: usize = 1;
 /// Every this many slow-path calls a heap checks for abandoned heaps to scavenge.

@@ -47,10 +47,10 @@
 //!   thread's later TLS destructors) take the remote path.
 //! * **Returning memory**: a page whose last block is freed gives its span back to the
 //!   segment at once (except the one current page of its class); free slots are purged
-//!   with `madvise(MADV_DONTNEED)` once they stayed free for 50 ms (checked on the
+//!   with `madvise(MADV_DONTNEED)` once they stayed free for 500 ms (checked on the
 //!   owner's slow path, so an idle thread keeps its memory until it next allocates or
 //!   calls [`collect`]); a heap keeps at most one empty segment; further empty segments
-//!   go to a process-wide cache of at most 8 (their pages purged after the delay) and
+//!   go to a process-wide cache of at most 16 (their pages purged after the delay) and
 //!   are unmapped beyond that. Purged and freshly mapped memory is known to be zero,
 //!   which `alloc_zeroed` uses to skip the memset (small blocks carved from such pages,
 //!   and large objects from a fresh or purged mapping).
@@ -114,6 +114,7 @@ pub mod thread;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 
+pub use heap::PURGE_DELAY_MS;
 pub use stats::SlabStats;
 
 /// Whether this crate holds the real slab allocator (`true`: it does).

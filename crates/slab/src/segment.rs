@@ -206,7 +206,7 @@ pub unsafe fn init_small(seg: *mut Segment, owner: *mut Heap) {
 
 /// Empty segments kept mapped process-wide for reuse (their free pages are purged once
 /// they stayed cached for the purge delay); beyond this they are unmapped at once.
-pub const CACHE_MAX: usize = 8;
+pub const CACHE_MAX: usize = 16;
 
 /// Empty segments waiting for reuse (linked through `next`).
 static CACHE: AtomicStack<Segment> = AtomicStack::new();

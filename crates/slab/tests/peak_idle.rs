@@ -52,7 +52,9 @@ fn peak_then_idle_returns_memory() {
     let freed = allocmux_slab::stats();
     let rss_freed = rss();
     // Let the purge delay pass, then touch the allocator's slow path a few times.
-    std::thread::sleep(std::time::Duration::from_millis(120));
+    std::thread::sleep(std::time::Duration::from_millis(
+        allocmux_slab::PURGE_DELAY_MS + 100,
+    ));
     let mut v = Vec::new();
     for k in 0..64 {
         v.push(vec![0u8; 2000 + k * 1000]);
@@ -77,8 +79,9 @@ fn peak_then_idle_returns_memory() {
     println!("stats at peak: {peak:#?}\nstats idle: {idle:#?}");
     assert!(peak.in_use_bytes >= GIB);
     assert!(peak.mapped_bytes >= GIB);
-    // At most a few segments stay mapped, and nearly all of the RSS is gone.
-    assert!(idle.mapped_bytes < 64 * MIB, "{idle:?}");
+    // At most the segment cache (16 × 4 MiB, purged) and a few more segments stay
+    // mapped, and nearly all of the RSS is gone.
+    assert!(idle.mapped_bytes < 96 * MIB, "{idle:?}");
     assert!(rss_peak > rss0 + GIB - 64 * MIB);
     assert!(rss_idle < rss0 + 64 * MIB, "rss {} MiB", rss_idle / MIB);
     assert!(idle.pages_empty * 64 * 1024 < 8 * MIB, "{idle:?}");
