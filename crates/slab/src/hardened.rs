@@ -28,10 +28,11 @@
 //! Fatal errors write one line to stderr with `write(2)` (no allocation) and `abort()`.
 //!
 //! **Cost** (2026-11-27, 2-vCPU VM, otherwise idle; the matrix's default parameters; the
-//! `slab` and `slab-hardened` runners interleaved, 5 rounds, median per workload):
-//! geometric mean of hardened/plain throughput **0.957 (4.3 % slower)**. Allocation-bound
-//! micro workloads pay most (larson 0.80, alloc-test 0.85, glibc-simple 0.87), Rust-idiom,
-//! producer/consumer and large-object workloads almost nothing (0.97–1.06). The first
+//! `slab` and `slab-hardened` runners interleaved, 5 rounds, median per workload; three
+//! such comparisons of the final build): geometric mean of hardened/plain throughput
+//! **0.945–0.957, mean 0.953 (4.7 % slower)**. Allocation-bound micro workloads pay most
+//! (larson 0.84–0.86, alloc-test 0.85, glibc-simple 0.86–0.87, rptest 0.88–0.92);
+//! Rust-idiom, producer/consumer and large-object workloads 0.95–1.05. The first
 //! version (a per-segment block bitmap set on every allocation, two-key rotate-and-add
 //! link encoding, a bit-per-region registry) cost 8.7 % on the same comparison.
 //! Instruction counts (callgrind, glibc-simple): about 18 more per malloc+free pair.
