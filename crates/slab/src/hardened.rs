@@ -334,8 +334,8 @@ fn unregistered_free(p: *const u8, v: u8) -> ! {
 }
 
 /// The check every `free`/`dealloc` runs first: the pointer's header region must be
-/// ours and in use. A small block freed by its owner then passes [`check_local_free`]; every other
-/// free passes [`check_free_other`].
+/// ours and in use. A small block freed by its owner then passes [`check_local_free`];
+/// every other free passes [`check_free_other`].
 ///
 /// # Safety
 /// None beyond `p` being the value passed to `dealloc`: nothing is dereferenced.
@@ -347,10 +347,13 @@ pub unsafe fn check_free(p: *const u8) {
     }
 }
 
-/// The checks of a free that is not local (a large object, a remote free, or a block of
-/// a segment that is already free): a large object must be freed through its start; a
-/// small block must start a block of a live span and carry no free cookie, which is set
-/// with an atomic swap so two threads freeing the same block cannot both pass.
+/// The checks of a free that is not local (a large object, a remote free, or a free
+/// racing with the release of its segment, whose owner is already null while the
+/// registry still says live): a large object must be freed through its start and keep
+/// its sealed header; a small block must lie outside the metadata slot and carry no free
+/// cookie, which is set with an atomic swap so two threads freeing the same block cannot
+/// both pass. Whether it starts a block is checked by the owner when it drains its remote
+/// frees.
 ///
 /// # Safety
 /// `p` must have passed [`check_free`].
@@ -380,8 +383,8 @@ pub unsafe fn check_free_other(p: *const u8) {
             // Only the block is touched here: reading its page header would pull a cache
             // line the owner writes all the time. The owner checks the block start when it
             // drains the remote queue (`check_block_start`).
-            let w = AtomicUsize::from_ptr(cookie_word(p));
-            if w.swap(cookie(p), Ordering::Relaxed) == cookie(p) {
+            let c = cookie(p);
+            if AtomicUsize::from_ptr(cookie_word(p)).swap(c, Ordering::Relaxed) == c {
                 fatal("double free detected", p);
             }
         }
