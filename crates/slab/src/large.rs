@@ -145,12 +145,17 @@ pub unsafe fn grow(seg: *mut Segment, p: *mut u8, new_size: usize) -> *mut u8 {
         if total <= size || total > isize::MAX as usize - align {
             return ptr::null_mut();
         }
-        let nb = os::remap(base, size, total, align);
-        if nb.is_null() {
-            return nb;
-        }
+        // Forget the old region before `mremap` gives it back: once the kernel has it,
+        // another thread may map a segment there and register it, and a late
+        // unregister would erase that entry (its frees would then abort as foreign).
         #[cfg(feature = "hardened")]
         crate::hardened::unregister(seg);
+        let nb = os::remap(base, size, total, align);
+        if nb.is_null() {
+            #[cfg(feature = "hardened")]
+            crate::hardened::register(seg);
+            return nb;
+        }
         let nseg = segment_of(nb.add(off));
         #[cfg(feature = "hardened")]
         crate::hardened::register(nseg);

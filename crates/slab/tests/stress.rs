@@ -6,6 +6,9 @@
 //! * `random_cross_thread`: 8 threads (oversubscribing the cores), sizes 1 B – 1 MiB,
 //!   a share of objects freed by another thread, every byte filled with a pattern derived
 //!   from its address and checked before free; millions of operations.
+//! * `large_objects_across_threads`: the shared cache of freed large mappings and growth.
+//! * `regions_released_by_growth_are_reused_safely`: `mremap` growth racing with segment
+//!   mapping (the hardened registry must not lose a new segment's entry).
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -356,6 +359,72 @@ fn large_objects_across_threads() {
         })
         .collect();
     for h in handles {
+        h.join().unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Regions given back by `mremap` while other threads map segments
+// ---------------------------------------------------------------------------------------
+
+/// One thread grows large objects with `realloc` (each growth moves the mapping and hands
+/// its old address range back to the kernel) while two threads map and unmap small
+/// segments as fast as they can, so the kernel often reuses a just-released range for a
+/// new segment. Every block is checked and freed; in the hardened build a free whose
+/// region the registry forgot aborts as "not ours" (the bug this guards against: the old
+/// region was unregistered after `mremap`, erasing a new segment's entry).
+#[test]
+fn regions_released_by_growth_are_reused_safely() {
+    let stop = Arc::new(AtomicUsize::new(0));
+    let mappers: Vec<_> = (0..2u64)
+        .map(|t| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                // 40 MiB of 16 KiB blocks: more segments than the segment cache keeps, so
+                // each round maps fresh ones and unmaps the surplus.
+                let layout = Layout::from_size_align(16 << 10, 8).unwrap();
+                let mut blocks = Vec::with_capacity(2560);
+                let mut rounds = 0u64;
+                while stop.load(Ordering::Relaxed) == 0 || rounds < 4 {
+                    for _ in 0..2560 {
+                        // SAFETY: a non-zero size.
+                        let p = unsafe { alloc(layout) };
+                        assert!(!p.is_null());
+                        // SAFETY: the block holds at least 8 bytes.
+                        unsafe { (p as *mut u64).write(p as u64 ^ t) };
+                        blocks.push(p);
+                    }
+                    for p in blocks.drain(..) {
+                        // SAFETY: our live block, written above, with this layout.
+                        unsafe {
+                            assert_eq!((p as *const u64).read(), p as u64 ^ t);
+                            dealloc(p, layout);
+                        }
+                    }
+                    rounds += 1;
+                }
+            })
+        })
+        .collect();
+    let mut r = Rng(0x5eed);
+    for _ in 0..6000 {
+        // Mappings of several segments' size, so a released range can hold a new segment.
+        let size = (1 << 20) + r.below(12 << 20) as usize;
+        let bigger = size + 4096 + r.below(8 << 20) as usize;
+        let layout = Layout::from_size_align(size, 8).unwrap();
+        // SAFETY: a non-zero size; the grown block is freed with its new size.
+        unsafe {
+            let p = alloc(layout);
+            assert!(!p.is_null());
+            p.write(0xa5);
+            let q = std::alloc::realloc(p, layout, bigger);
+            assert!(!q.is_null());
+            assert_eq!(q.read(), 0xa5);
+            dealloc(q, Layout::from_size_align_unchecked(bigger, 8));
+        }
+    }
+    stop.store(1, Ordering::Relaxed);
+    for h in mappers {
         h.join().unwrap();
     }
 }
