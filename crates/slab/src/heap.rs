@@ -218,8 +218,11 @@ unsafe fn free_local_slow(heap: *mut Heap, page: *mut Page) {
     }
 }
 
-/// Gives an empty page's span back to its segment, unless it is the only page of its
-/// class (kept to avoid thrashing while the heap is in use).
+/// Gives an empty page's span back to its segment, unless it is a single-page span and
+/// the only page of its class (kept so a block freed and allocated again in a loop does
+/// not carve a span each time). Multi-page spans (blocks above 64 KiB) always go back:
+/// kept empty they would pin their pages for one class, and the work of touching such a
+/// block dwarfs carving its span.
 unsafe fn retire(heap: *mut Heap, page: *mut Page) {
     // SAFETY: the heap owns the page, which is on its class list with `used == 0`.
     unsafe {
@@ -227,6 +230,7 @@ unsafe fn retire(heap: *mut Heap, page: *mut Page) {
         debug_assert!(!(*page).full);
         let class = (*page).class as usize;
         if !(*heap).releasing
+            && (*page).span_slots == 1
             && *(*heap).pages.get_unchecked(class) == page
             && (*page).next.is_null()
         {

@@ -6,8 +6,9 @@
 //! * **Size classes** ([`size_class`]): 112 classes, all multiples of 8:
 //!   8, 16, …, 64, then 8 classes per doubling (`2^k + j·2^(k-3)`, j = 1..=8) up to
 //!   512 KiB. A request `r > 64` gets a block `< r · 1.125` (internal waste < 12.5 %).
-//!   Blocks up to 8 KiB live in 64 KiB single-page spans; bigger (medium) classes use
-//!   spans of up to 16 pages, chosen so the span's tail waste is ≤ 1/8.
+//!   Blocks up to 64 KiB live in 64 KiB single-page spans (at least 8 blocks each up to
+//!   8 KiB); bigger (medium) blocks get a span of the fewest pages that hold one block, so
+//!   a freed medium block's pages return to the segment at once for any class to reuse.
 //!   Requests above 512 KiB, or aligned above 64 KiB, are **large objects**
 //!   ([`large`]): one `mmap` each (aligned as asked — 2 MiB and beyond work), returned
 //!   on free through a cache (≤ 16 mappings, ≤ 128 MiB, purged after the delay,

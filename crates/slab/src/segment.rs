@@ -5,7 +5,7 @@
 //! ```text
 //! segment (4 MiB aligned)
 //! | slot 0: Segment header + [Page; 64] | slot 1 | slot 2 | ... | slot 63 |
-//!                                         `-- spans of 1..=16 slots --'
+//!                                         `-- spans of 1..=8 slots --'
 //! ```
 //!
 //! Large objects reuse the same header shape: the header sits at the 4 MiB boundary below

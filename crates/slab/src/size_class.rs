@@ -22,8 +22,8 @@ pub const MEDIUM_MAX: usize = 512 * 1024;
 pub const CLASS_COUNT: usize = 8 + 13 * 8;
 /// Largest request served through the direct lookup table.
 pub const SMALL_TABLE_MAX: usize = 1024;
-/// Most pages a medium span may cover.
-pub const MAX_SPAN_PAGES: usize = 16;
+/// Most pages a span covers (that of a 512 KiB block).
+pub const MAX_SPAN_PAGES: usize = MEDIUM_MAX / PAGE_SIZE;
 
 /// Smallest block handed out: 8 bytes, or 16 in the hardened build, whose free blocks
 /// carry a double-free cookie in their second word (class 0 is then unused).
@@ -108,39 +108,18 @@ pub fn class_for_layout(size: usize, align: usize) -> Option<usize> {
     None
 }
 
+/// Pages per span of `size`-byte blocks: one page (at least 8 blocks) up to 8 KiB; above,
+/// the fewest pages that hold one block. A span stays resident while any block of it is
+/// live, so a span of several big blocks pins all of them for one survivor; sized to one
+/// block (or one page), an empty span goes back to the segment, where any class reuses
+/// its slots. The tail past the last block is never written: it costs address space (less
+/// than a block, and less than a page), not memory.
 const fn span_pages_for(size: usize) -> usize {
-    if size * 8 <= PAGE_SIZE {
-        return 1;
+    if size <= PAGE_SIZE {
+        1
+    } else {
+        size.div_ceil(PAGE_SIZE)
     }
-    // Aim for at least 8 blocks, but cap the span; among candidates pick the first
-    // whose tail waste is at most 1/8 of the span, else the least wasteful one.
-    let mut min = (size * 8).div_ceil(PAGE_SIZE);
-    if min > MAX_SPAN_PAGES {
-        min = MAX_SPAN_PAGES;
-    }
-    let mut lo = size.div_ceil(PAGE_SIZE);
-    if lo > min {
-        lo = min;
-    }
-    let mut best = MAX_SPAN_PAGES;
-    let mut best_waste_num = usize::MAX; // waste / span as a fraction compared by cross-multiplying
-    let mut best_span = 1usize;
-    let mut p = lo;
-    while p <= MAX_SPAN_PAGES {
-        let span = p * PAGE_SIZE;
-        let waste = span % size;
-        if p >= min && waste * 8 <= span {
-            return p;
-        }
-        // compare waste/span < best_waste_num/best_span
-        if best_waste_num == usize::MAX || waste * best_span < best_waste_num * span {
-            best = p;
-            best_waste_num = waste;
-            best_span = span;
-        }
-        p += 1;
-    }
-    best
 }
 
 const fn build_span_table() -> [u8; CLASS_COUNT] {
@@ -240,18 +219,24 @@ mod tests {
     }
 
     #[test]
-    fn spans_are_bounded_and_not_wasteful() {
+    fn spans_are_one_page_or_one_block() {
         for c in 0..CLASS_COUNT {
             let p = span_pages(c);
             let span = p * PAGE_SIZE;
             let s = class_size(c);
             assert!((1..=MAX_SPAN_PAGES).contains(&p));
             assert!(span >= s);
-            let waste = span % s;
-            assert!(
-                waste * 8 <= span,
-                "class {c} size {s} pages {p} waste {waste}"
-            );
+            if s <= PAGE_SIZE {
+                assert_eq!(p, 1, "class {c} size {s}");
+            } else {
+                assert_eq!(span / s, 1, "class {c} size {s}: one block per span");
+            }
+            // The unused tail is less than a block and less than a page.
+            let tail = span % s;
+            assert!(tail < s.min(PAGE_SIZE), "class {c} size {s} tail {tail}");
+            if s * 8 <= PAGE_SIZE {
+                assert!(tail * 8 <= span, "class {c} size {s} tail {tail}");
+            }
         }
     }
 }
