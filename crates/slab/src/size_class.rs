@@ -108,12 +108,12 @@ pub fn class_for_layout(size: usize, align: usize) -> Option<usize> {
     None
 }
 
-/// Pages per span of `size`-byte blocks: one page (at least 8 blocks) up to 8 KiB; above,
-/// the fewest pages that hold one block. A span stays resident while any block of it is
-/// live, so a span of several big blocks pins all of them for one survivor; sized to one
-/// block (or one page), an empty span goes back to the segment, where any class reuses
-/// its slots. The tail past the last block is never written: it costs address space (less
-/// than a block, and less than a page), not memory.
+/// Pages per span of `size`-byte blocks: one page up to 64 KiB (at least 8 blocks up to
+/// 8 KiB, 1–7 above); above 64 KiB, the fewest pages that hold one block. A span stays
+/// resident while any block of it is live, so a span of several big blocks pins all of
+/// them for one survivor; sized to one block (or one page), an empty span goes back to the
+/// segment, where any class reuses its slots. The tail past the last block is never
+/// written: it costs address space (less than a block, and less than a page), not memory.
 const fn span_pages_for(size: usize) -> usize {
     if size <= PAGE_SIZE {
         1
