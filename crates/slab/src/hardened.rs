@@ -29,10 +29,13 @@
 //!
 //! **Cost** (2026-11-27, 2-vCPU VM, otherwise idle; the matrix's default parameters; the
 //! `slab` and `slab-hardened` runners interleaved, 5 rounds, median per workload; three
-//! such comparisons of the final build): geometric mean of hardened/plain throughput
-//! **0.945–0.957, mean 0.953 (4.7 % slower)**. Allocation-bound micro workloads pay most
-//! (larson 0.84–0.86, alloc-test 0.85, glibc-simple 0.86–0.87, rptest 0.88–0.92);
-//! Rust-idiom, producer/consumer and large-object workloads 0.95–1.05. The first
+//! such comparisons of the build with one-block medium spans): geometric mean of
+//! hardened/plain throughput **0.935–0.965, mean 0.950 (5.0 % slower)**; the build before
+//! that change measured 0.945–0.957 (its plain mstress was slower, so the same checks
+//! weighed less). Allocation-bound micro workloads pay most (larson 0.74–0.90, alloc-test
+//! 0.82–0.87, glibc-simple 0.85–0.87, mstress 0.78–0.94, rptest 0.92–1.04);
+//! Rust-idiom, producer/consumer and large-object workloads 0.91–1.04 (one arc-channel
+//! reading of 1.45, noise, aside). The first
 //! version (a per-segment block bitmap set on every allocation, two-key rotate-and-add
 //! link encoding, a bit-per-region registry) cost 8.7 % on the same comparison.
 //! Instruction counts (callgrind, glibc-simple): about 18 more per malloc+free pair.
