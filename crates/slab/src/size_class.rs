@@ -108,40 +108,16 @@ pub fn class_for_layout(size: usize, align: usize) -> Option<usize> {
     None
 }
 
-/// Pages per span of `size`-byte blocks: one page up to 64 KiB (at least 8 blocks up to
-/// 8 KiB, 1–7 above); above 64 KiB, the fewest pages that hold one block. A span stays
-/// resident while any block of it is live, so a span of several big blocks pins all of
-/// them for one survivor; sized to one block (or one page), an empty span goes back to the
-/// segment, where any class reuses its slots. The tail past the last block is never
-/// written: it costs address space (less than a block, and less than a page), not memory.
-const fn span_pages_for(size: usize) -> usize {
-    if size <= PAGE_SIZE {
-        1
-    } else {
-        size.div_ceil(PAGE_SIZE)
-    }
-}
-
-const fn build_span_table() -> [u8; CLASS_COUNT] {
-    let mut t = [0u8; CLASS_COUNT];
-    let mut i = 0;
-    while i < CLASS_COUNT {
-        t[i] = span_pages_for(class_size(i)) as u8;
-        i += 1;
-    }
-    t
-}
-
-/// Number of pages in a span of each class.
-pub static SPAN_PAGES: [u8; CLASS_COUNT] = build_span_table();
-
-/// Pages per span for class `c`.
+/// Pages per span of class `c`: the fewest 64 KiB pages that hold one block, so one page
+/// up to 64 KiB (at least 8 blocks up to 8 KiB, 1–7 above) and one block per span above.
+/// A span stays resident while any block of it is live, so a span of several big blocks
+/// would pin all of them for one survivor; sized to one block (or one page), an empty span
+/// goes back to the segment, where any class reuses its slots. The tail past the last
+/// block is never written: it costs address space (less than a block, and less than a
+/// page), not memory.
 #[inline]
-pub fn span_pages(c: usize) -> usize {
-    match SPAN_PAGES.get(c) {
-        Some(&p) => p as usize,
-        None => MAX_SPAN_PAGES,
-    }
+pub const fn span_pages(c: usize) -> usize {
+    class_size(c).div_ceil(PAGE_SIZE)
 }
 
 #[cfg(test)]
