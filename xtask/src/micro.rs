@@ -92,7 +92,7 @@ pub fn run(args: &MicroArgs) -> Result<ExitCode, String> {
         let mut c = cmd::cargo();
         c.args(["bench", "-p", "allocmux-benches", "--bench", "alloc"]);
         if let Some(f) = backend.feature() {
-            c.args(["--features", f]);
+            c.args(["--features", &format!("allocmux/{f}")]);
         }
         let secs = args.measurement_time.to_string();
         c.args([

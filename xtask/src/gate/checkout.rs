@@ -129,8 +129,12 @@ pub fn build_runner(
     extra_features: &[&str],
 ) -> Result<PathBuf, String> {
     let target = gate_dir().join(format!("target-{}", side.name()));
-    let mut features: Vec<&str> = backend.feature().into_iter().collect();
-    features.extend_from_slice(extra_features);
+    let mut features: Vec<String> = backend
+        .feature()
+        .map(|f| format!("allocmux/{f}"))
+        .into_iter()
+        .collect();
+    features.extend(extra_features.iter().map(|f| f.to_string()));
     let mut c = cmd::cargo();
     c.current_dir(src)
         .args([

@@ -102,7 +102,7 @@ impl RunnerKind {
     /// Runner features beyond the backend's own.
     fn features(self) -> &'static [&'static str] {
         if self.logical_clock {
-            &["slab-logical-clock"]
+            &["allocmux/slab-logical-clock"]
         } else {
             &[]
         }

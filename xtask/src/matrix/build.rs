@@ -23,9 +23,15 @@ pub fn runner_path(backend: Backend) -> PathBuf {
 /// layer if `stats`) and copies it to [`runner_path`]. On failure returns the
 /// tail of cargo's output and the log path.
 pub fn build_runner(backend: Backend, stats: bool, log_dir: &Path) -> Result<PathBuf, String> {
-    let mut features: Vec<&str> = backend.feature().into_iter().collect();
+    // Backends are the façade's features, named through it (`allocmux/slab`): the
+    // runner forwards none of them.
+    let mut features: Vec<String> = backend
+        .feature()
+        .map(|f| format!("allocmux/{f}"))
+        .into_iter()
+        .collect();
     if stats {
-        features.push("stats");
+        features.push("stats".into());
     }
     let mut c = cmd::cargo();
     c.args(["build", "--release", "-p", "allocmux-runner"]);
