@@ -1,20 +1,36 @@
 //! `cargo xtask`: the project's only script. Parses the command line and hands
-//! each task to its own module.
+//! each task to its module: the project's own tasks live here (`test`,
+//! `bench-micro`, `preload-check`); the measuring engine (`bench-matrix`,
+//! `merge`, `bench-gate`) is the `allocmux-harness` library, which `cargo
+//! allocmux` shares.
 
-mod cmd;
-mod gate;
-mod machine;
-mod matrix;
-mod merge;
 mod micro;
 mod preload;
-mod report;
-mod results;
 mod test;
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
 
+use allocmux_harness::{gate, matrix, merge, Paths};
 use clap::{Parser, Subcommand};
+
+/// The workspace root (the xtask crate lives one level below it).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+/// A `cargo` command run at the workspace root.
+pub fn cargo() -> Command {
+    allocmux_harness::cmd::cargo(&workspace_root())
+}
+
+/// Where the harness builds and writes inside this workspace.
+pub fn paths() -> Paths {
+    Paths::workspace(&workspace_root())
+}
 
 /// allocmux's task runner.
 #[derive(Parser)]
@@ -44,10 +60,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.task {
         Task::Test(args) => test::run(args),
-        Task::BenchMatrix(args) => matrix::run(args),
+        Task::BenchMatrix(args) => matrix::run(args, &paths()),
         Task::Merge(args) => merge::run(args),
         Task::BenchMicro(args) => micro::run(args),
-        Task::BenchGate(args) => gate::run(args),
+        Task::BenchGate(args) => gate::run(args, &paths()),
         Task::PreloadCheck(args) => preload::run_check(args),
     };
     match result {

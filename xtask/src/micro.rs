@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use allocmux::Backend;
 use clap::Args;
 
-use crate::results::{MatrixResults, MicroResult};
-use crate::{cmd, report};
+use allocmux_harness::results::{MatrixResults, MicroResult};
+use allocmux_harness::{cmd, report};
+
+use crate::{cargo, workspace_root};
 
 /// Options of `cargo xtask bench-micro`.
 #[derive(Args, Debug)]
@@ -74,14 +76,14 @@ pub fn run(args: &MicroArgs) -> Result<ExitCode, String> {
     let into = args
         .into
         .clone()
-        .unwrap_or_else(|| cmd::workspace_root().join("target/bench-matrix/latest"));
+        .unwrap_or_else(|| workspace_root().join("target/bench-matrix/latest"));
     let json = into.join("results.json");
     let mut results = MatrixResults::load(&json).map_err(|e| {
         format!(
             "{e}\n(run `cargo xtask bench-matrix` first, or name a results directory with --into)"
         )
     })?;
-    let criterion_dir = cmd::workspace_root().join("target/criterion");
+    let criterion_dir = workspace_root().join("target/criterion");
     let backends = args
         .backends
         .clone()
@@ -89,7 +91,7 @@ pub fn run(args: &MicroArgs) -> Result<ExitCode, String> {
     let mut failed = Vec::new();
     for backend in backends {
         let _ = std::fs::remove_dir_all(&criterion_dir);
-        let mut c = cmd::cargo();
+        let mut c = cargo();
         c.args(["bench", "-p", "allocmux-benches", "--bench", "alloc"]);
         if let Some(f) = backend.feature() {
             c.args(["--features", &format!("allocmux/{f}")]);

@@ -18,7 +18,9 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::cmd;
+use allocmux_harness::cmd;
+
+use crate::{cargo, workspace_root};
 
 /// Options of `cargo xtask preload-check`.
 #[derive(Args)]
@@ -264,20 +266,6 @@ fn check_git(lib: &Path, files: usize) -> std::io::Result<Verdict> {
     })
 }
 
-/// The cargo target directory (respects `CARGO_TARGET_DIR`).
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                cmd::workspace_root().join(p)
-            }
-        })
-        .unwrap_or_else(|| cmd::workspace_root().join("target"))
-}
-
 /// The real interpreter behind `python3` (not a version-manager shim that would start
 /// other processes first): `sys.executable`.
 fn python() -> std::io::Result<PathBuf> {
@@ -295,7 +283,7 @@ fn python() -> std::io::Result<PathBuf> {
 /// Builds the library and the example, runs the programs, prints the verdicts.
 pub fn run_check(args: &PreloadArgs) -> Result<ExitCode, String> {
     let io = |e: std::io::Error| e.to_string();
-    let mut build = cmd::cargo();
+    let mut build = cargo();
     build.args([
         "build",
         "--release",
@@ -313,10 +301,10 @@ pub fn run_check(args: &PreloadArgs) -> Result<ExitCode, String> {
     if !status.success() {
         return Err("building liballocmux_slab.so failed".into());
     }
-    let release = target_dir().join("release");
+    let release = crate::paths().target_dir.join("release");
     let lib = release.join("liballocmux_slab.so");
     let example = release.join("examples/mt_system");
-    let script = cmd::workspace_root().join("crates/slab-malloc/tests/preload/exercise.py");
+    let script = workspace_root().join("crates/slab-malloc/tests/preload/exercise.py");
     let py = python().map_err(io)?;
     println!(
         "library: {}{}",

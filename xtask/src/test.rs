@@ -13,7 +13,9 @@ use std::time::Instant;
 use allocmux::Backend;
 use clap::Args;
 
-use crate::cmd;
+use allocmux_harness::cmd;
+
+use crate::{cargo, workspace_root};
 
 /// Options of `cargo xtask test`.
 #[derive(Args)]
@@ -62,7 +64,7 @@ fn count_tests(output: &str) -> (u64, u64) {
 }
 
 fn log_dir() -> PathBuf {
-    cmd::workspace_root().join("target/xtask-test")
+    workspace_root().join("target/xtask-test")
 }
 
 /// Runs one logged command as a named step and prints its verdict line.
@@ -117,7 +119,7 @@ fn backend_step(backend: Backend) -> std::io::Result<StepResult> {
         .feature()
         .map(|f| vec!["--features".into(), format!("allocmux/{f}")])
         .unwrap_or_default();
-    let mut test = cmd::cargo();
+    let mut test = cargo();
     test.args([
         "test",
         "--workspace",
@@ -125,6 +127,10 @@ fn backend_step(backend: Backend) -> std::io::Result<StepResult> {
         "xtask",
         "--exclude",
         "allocmux-slab",
+        "--exclude",
+        "allocmux-harness",
+        "--exclude",
+        "cargo-allocmux",
     ])
     .args(&features);
     let mut r = step(
@@ -135,7 +141,7 @@ fn backend_step(backend: Backend) -> std::io::Result<StepResult> {
     if !r.ok {
         return Ok(r);
     }
-    let mut which = cmd::cargo();
+    let mut which = cargo();
     which
         .args(["run", "--quiet", "-p", "allocmux", "--example", "which"])
         .args(&features);
@@ -162,7 +168,7 @@ fn miri_step() -> std::io::Result<Option<StepResult>> {
     // `cargo +nightly` must be the rustup proxy, not the toolchain's own cargo.
     let nightly_cargo = || {
         let mut c = Command::new("cargo");
-        c.current_dir(cmd::workspace_root())
+        c.current_dir(workspace_root())
             .env_remove("RUSTC")
             .env_remove("CARGO")
             .arg("+nightly");
@@ -190,13 +196,13 @@ fn miri_step() -> std::io::Result<Option<StepResult>> {
         "--lib",
         "--target-dir",
     ])
-    .arg(cmd::workspace_root().join("target/miri"));
+    .arg(workspace_root().join("target/miri"));
     step("slab under Miri", "miri", &mut c).map(Some)
 }
 
 /// Two backends at once must fail to compile, naming both features.
 fn exclusive_features_step() -> std::io::Result<StepResult> {
-    let mut c = cmd::cargo();
+    let mut c = cargo();
     c.args(["check", "-p", "allocmux", "--features", "mimalloc,jemalloc"]);
     let log = log_dir().join("exclusive.log");
     let start = Instant::now();
@@ -240,7 +246,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
             step(
                 "cargo fmt --check",
                 "fmt",
-                cmd::cargo().args(["fmt", "--all", "--", "--check"]),
+                cargo().args(["fmt", "--all", "--", "--check"]),
             )
             .map_err(io)?,
         );
@@ -248,7 +254,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
             step(
                 "cargo clippy",
                 "clippy",
-                cmd::cargo().args([
+                cargo().args([
                     "clippy",
                     "--workspace",
                     "--all-targets",
@@ -263,7 +269,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
             step(
                 "cargo clippy (slab hardened)",
                 "clippy-hardened",
-                cmd::cargo().args([
+                cargo().args([
                     "clippy",
                     "-p",
                     "allocmux-slab",
@@ -287,7 +293,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         step(
             "slab allocator suite",
             "slab",
-            cmd::cargo().args(["test", "-p", "allocmux-slab"]),
+            cargo().args(["test", "-p", "allocmux-slab"]),
         )
         .map_err(io)?,
     );
@@ -297,7 +303,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         step(
             "slab hardened suite",
             "slab-hardened",
-            cmd::cargo().args(["test", "-p", "allocmux-slab", "--features", "hardened"]),
+            cargo().args(["test", "-p", "allocmux-slab", "--features", "hardened"]),
         )
         .map_err(io)?,
     );
@@ -315,7 +321,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         let build = step(
             &format!("{name} build"),
             &format!("{log}-build"),
-            cmd::cargo()
+            cargo()
                 .args(["build", "-p", "allocmux-slab-malloc", "--lib"])
                 .args(features),
         )
@@ -327,7 +333,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
                 step(
                     name,
                     log,
-                    cmd::cargo()
+                    cargo()
                         .env("ALLOCMUX_C_ABI_TESTS", "1")
                         .args(["test", "-p", "allocmux-slab-malloc"])
                         .args(features),
@@ -338,12 +344,12 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
     }
     // The loom model of the slab's cross-thread free and hand-over protocol, in
     // its own target directory so the `--cfg loom` build does not evict the others.
-    let loom_target = cmd::workspace_root().join("target/loom");
+    let loom_target = workspace_root().join("target/loom");
     results.push(
         step(
             "slab loom model",
             "loom",
-            cmd::cargo()
+            cargo()
                 .env("RUSTFLAGS", "--cfg loom")
                 .args(["test", "--release", "-p", "allocmux-slab", "--lib"])
                 .arg("--target-dir")
@@ -357,9 +363,17 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
     }
     results.push(
         step(
-            "xtask (matrix, report, gate)",
-            "xtask",
-            cmd::cargo().args(["test", "-p", "xtask"]),
+            "harness, cargo allocmux, xtask",
+            "harness",
+            cargo().args([
+                "test",
+                "-p",
+                "allocmux-harness",
+                "-p",
+                "cargo-allocmux",
+                "-p",
+                "xtask",
+            ]),
         )
         .map_err(io)?,
     );

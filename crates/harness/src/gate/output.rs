@@ -2,6 +2,9 @@
 //! Markdown table for pull-request comments (and `$GITHUB_STEP_SUMMARY`), and
 //! `gate.json`, which can also serve a later run as its `--baseline`.
 
+use std::io::Write;
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use super::config::Method;
@@ -205,4 +208,34 @@ pub fn render_markdown(report: &GateReport) -> String {
     }
     out.push('\n');
     out
+}
+
+/// Prints the text table and writes `gate.txt`, `gate.md` and `gate.json` into
+/// `dir` (and the Markdown to `$GITHUB_STEP_SUMMARY` when that is set).
+pub fn write_files(report: &GateReport, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let text = render_text(report);
+    let markdown = render_markdown(report);
+    print!("{text}");
+    let write = |name: &str, body: &str| {
+        std::fs::write(dir.join(name), body)
+            .map_err(|e| format!("cannot write {}: {e}", dir.join(name).display()))
+    };
+    write("gate.txt", &text)?;
+    write("gate.md", &markdown)?;
+    write(
+        "gate.json",
+        &serde_json::to_string_pretty(report).map_err(|e| e.to_string())?,
+    )?;
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(summary)
+        {
+            let _ = f.write_all(markdown.as_bytes());
+        }
+    }
+    eprintln!("[gate] wrote {}/gate.{{txt,md,json}}", dir.display());
+    Ok(())
 }

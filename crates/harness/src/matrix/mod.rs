@@ -1,23 +1,28 @@
-//! `cargo xtask bench-matrix`: builds the runner once per backend, runs every
-//! workload × backend cell in a fresh process, repeated in a shuffled,
-//! interleaved order, and writes results as each cell completes, then the report.
+//! The workload matrix (`cargo xtask bench-matrix`, `cargo allocmux matrix`):
+//! builds the runner once per backend, runs every workload × backend cell in a
+//! fresh process, repeated in a shuffled, interleaved order, and writes results
+//! as each cell completes, then the report.
 
-mod build;
 mod exec;
 pub mod plan;
+mod runners;
+
+pub use runners::runner_features;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use allocmux::Backend;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::results::{BackendInfo, CellRun, MatrixResults, RunStatus, WorkloadInfo, SCHEMA};
-use crate::{cmd, machine, report};
+use crate::paths::{link_latest, timestamp_dir_name, Paths};
+use crate::progress::Progress;
+use crate::results::{
+    backend_infos, verify_checksums, workload_infos, CellRun, MatrixResults, RunStatus, SCHEMA,
+};
+use crate::{machine, report};
 use plan::Shard;
 
 /// Options of `cargo xtask bench-matrix`.
@@ -34,7 +39,7 @@ pub struct MatrixArgs {
     #[arg(long, value_delimiter = ',')]
     threads: Option<Vec<usize>>,
     /// Repetitions of each cell (default: 3 quick, 5 full).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::positive_u32)]
     reps: Option<u32>,
     /// Small parameters, about a tenth of a second per cell (the default).
     #[arg(long, conflicts_with = "full")]
@@ -46,7 +51,7 @@ pub struct MatrixArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Seconds before a cell is killed and recorded as a timeout (default: 60 quick, 300 full).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::positive_u64)]
     timeout: Option<u64>,
     /// Run only shard I of N (whole rows of the matrix), e.g. 1/2; join with `cargo xtask merge`.
     #[arg(long)]
@@ -59,16 +64,9 @@ pub struct MatrixArgs {
     no_build: bool,
 }
 
-/// `20261127-074500` for directory names.
-fn timestamp_dir_name(rfc3339: &str) -> String {
-    rfc3339
-        .trim_end_matches('Z')
-        .replace(['-', ':'], "")
-        .replace('T', "-")
-}
-
-/// Runs the matrix. Exit 0 if every cell succeeded, 1 if any failed, 2 on bad input.
-pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
+/// Runs the matrix with the runner built from `paths.source`. Exit 0 if every
+/// cell succeeded, 1 if any failed; `Err` (exit 2) on bad input.
+pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
     let workloads = plan::select_workloads(args.workloads.as_deref())?;
     let mut backends = args
         .backends
@@ -85,7 +83,7 @@ pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
         }
     }
     let quick = !args.full;
-    let reps = args.reps.unwrap_or(if quick { 3 } else { 5 }).max(1);
+    let reps = args.reps.unwrap_or(if quick { 3 } else { 5 });
     let timeout = Duration::from_secs(args.timeout.unwrap_or(if quick { 60 } else { 300 }));
     let cells = plan::cells(
         &workloads,
@@ -102,19 +100,19 @@ pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
     }
 
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let out = args.out.clone().unwrap_or_else(|| {
-        cmd::workspace_root()
-            .join("target/bench-matrix")
-            .join(timestamp_dir_name(&started))
-    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| paths.results.join(timestamp_dir_name(&started)));
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let total_start = Instant::now();
 
     // 1. Build.
     let mut built: BTreeMap<Backend, Result<PathBuf, String>> = BTreeMap::new();
     for (i, &backend) in backends.iter().enumerate() {
-        if args.no_build && build::runner_path(backend).exists() {
-            built.insert(backend, Ok(build::runner_path(backend)));
+        let existing = runners::runner_path(paths, backend);
+        if args.no_build && existing.exists() {
+            built.insert(backend, Ok(existing));
             continue;
         }
         eprintln!(
@@ -123,7 +121,7 @@ pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
             backends.len()
         );
         let t = Instant::now();
-        let r = build::build_runner(backend, args.stats, &out.join("logs"));
+        let r = runners::build_runner(paths, backend, args.stats, &out.join("logs"));
         match &r {
             Ok(_) => eprintln!(
                 "[build {}/{}] {backend} done in {:.0} s",
@@ -155,6 +153,7 @@ pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
         workloads: workload_infos(&workloads),
         runs: Vec::new(),
         micro: Vec::new(),
+        program: None,
     };
     let json_path = out.join("results.json");
     let order = plan::schedule(&cells, reps, 0xA110C);
@@ -171,16 +170,17 @@ pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
         progress.start(&cell.label());
         let run = match &built[&cell.backend] {
             Ok(runner) => exec::run_cell(runner, cell, rep, quick, timeout),
-            Err(_) => CellRun {
-                workload: cell.workload.name.to_owned(),
-                backend: cell.backend.name().to_owned(),
-                threads: cell.threads,
-                rep,
-                status: RunStatus::Failed,
-                wall_seconds: 0.0,
-                record: None,
-                error: Some("the runner for this backend did not build".into()),
-            },
+            Err(_) => {
+                let mut run = CellRun::new(
+                    cell.workload.name,
+                    cell.backend.name(),
+                    cell.threads,
+                    rep,
+                    RunStatus::Failed,
+                );
+                run.error = Some("the runner for this backend did not build".into());
+                run
+            }
         };
         if run.status != RunStatus::Ok {
             progress.note(&format!(
@@ -217,145 +217,10 @@ pub fn run(args: &MatrixArgs) -> Result<ExitCode, String> {
     for f in ["results.json", "results.csv", "report.md", "report.html"] {
         println!("  {}", out.join(f).display());
     }
-    link_latest(&out);
+    link_latest(&paths.results, &out);
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// The results' description of `backends`, with versions from `version`.
-pub fn backend_infos(
-    backends: &[Backend],
-    version: impl Fn(Backend) -> Option<String>,
-) -> Vec<BackendInfo> {
-    backends
-        .iter()
-        .map(|&b| BackendInfo {
-            name: b.name().to_owned(),
-            version: version(b),
-            description: b.description().to_owned(),
-        })
-        .collect()
-}
-
-/// The results' description of `workloads`.
-pub fn workload_infos(workloads: &[&'static allocmux_workloads::Workload]) -> Vec<WorkloadInfo> {
-    workloads
-        .iter()
-        .map(|w| WorkloadInfo {
-            name: w.name.to_owned(),
-            description: w.description.to_owned(),
-            class: w.class.name().to_owned(),
-        })
-        .collect()
-}
-
-/// Marks runs whose checksum differs from the reference of their row (the
-/// system allocator's, or else the most common one) and says which.
-pub fn verify_checksums(runs: &mut [CellRun]) -> Vec<String> {
-    let mut by_row: BTreeMap<(String, usize), Vec<usize>> = BTreeMap::new();
-    for (i, r) in runs.iter().enumerate() {
-        if r.record.is_some() && matches!(r.status, RunStatus::Ok | RunStatus::ChecksumMismatch) {
-            by_row
-                .entry((r.workload.clone(), r.threads))
-                .or_default()
-                .push(i);
-        }
-    }
-    let mut problems = Vec::new();
-    for ((workload, threads), members) in by_row {
-        let sums: Vec<u64> = members
-            .iter()
-            .map(|&i| runs[i].record.as_ref().map_or(0, |r| r.checksum))
-            .collect();
-        let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
-        for &s in &sums {
-            *counts.entry(s).or_default() += 1;
-        }
-        let reference = members
-            .iter()
-            .position(|&i| runs[i].backend == Backend::System.name())
-            .map(|k| sums[k])
-            .or_else(|| counts.iter().max_by_key(|(_, n)| **n).map(|(c, _)| *c));
-        let Some(reference) = reference else { continue };
-        for (&i, &got) in members.iter().zip(&sums) {
-            if got != reference {
-                let r = &mut runs[i];
-                r.status = RunStatus::ChecksumMismatch;
-                r.error = Some(format!(
-                    "checksum {got:#x} differs from the reference {reference:#x} of this row"
-                ));
-                problems.push(format!(
-                    "{workload} ×{threads} on {} rep {}: {got:#x} ≠ {reference:#x}",
-                    r.backend, r.rep
-                ));
-            }
-        }
-    }
-    problems
-}
-
-/// Points `target/bench-matrix/latest` at the newest results (best effort).
-fn link_latest(out: &Path) {
-    let latest = cmd::workspace_root().join("target/bench-matrix/latest");
-    if out.parent() == latest.parent() {
-        let _ = std::fs::remove_file(&latest);
-        let _ = std::os::unix::fs::symlink(out.file_name().unwrap_or_default(), &latest);
-    }
-}
-
-/// Progress display: an indicatif bar on a terminal, a line per tenth elsewhere.
-struct Progress {
-    bar: ProgressBar,
-    total: u64,
-    tty: bool,
-}
-
-impl Progress {
-    fn new(total: u64) -> Progress {
-        let tty = std::io::stderr().is_terminal();
-        let bar = if tty {
-            ProgressBar::new(total)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {pos}/{len} runs · {elapsed} · ETA {eta} · {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Progress { bar, total, tty }
-    }
-
-    fn start(&self, label: &str) {
-        self.bar.set_message(label.to_owned());
-    }
-
-    fn note(&self, line: &str) {
-        if self.tty {
-            self.bar.println(line);
-        } else {
-            eprintln!("{line}");
-        }
-    }
-
-    fn done(&self) {
-        self.bar.inc(1);
-        let pos = self.bar.position();
-        if !self.tty && (pos * 10 / self.total != (pos - 1) * 10 / self.total || pos == self.total)
-        {
-            eprintln!(
-                "{pos}/{} runs done ({:.0} s)",
-                self.total,
-                self.bar.elapsed().as_secs_f64()
-            );
-        }
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::numbers::{geometric_mean, median, Spread};
 use crate::results::{MatrixResults, RunStatus};
 
 /// Name of the baseline backend every ratio is relative to.
@@ -13,62 +14,6 @@ pub const BASELINE: &str = "system";
 
 /// Two scores closer than this (relative) are called a tie in the text.
 pub const TIE: f64 = 0.03;
-
-/// Median of `values`, or `None` when there are none. An even count takes the
-/// mean of the two middle values. NaNs are ignored.
-pub fn median(values: &[f64]) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
-/// Geometric mean of `values`, or `None` when there are none or one of them
-/// is not a positive finite number (a ratio of zero has no geometric mean).
-pub fn geometric_mean(values: &[f64]) -> Option<f64> {
-    if values.is_empty() || values.iter().any(|x| !x.is_finite() || *x <= 0.0) {
-        return None;
-    }
-    let mean_ln = values.iter().map(|x| x.ln()).sum::<f64>() / values.len() as f64;
-    Some(mean_ln.exp())
-}
-
-/// The median of a set of measurements with their minimum and maximum.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Spread {
-    /// Median.
-    pub median: f64,
-    /// Smallest value.
-    pub min: f64,
-    /// Largest value.
-    pub max: f64,
-}
-
-impl Spread {
-    /// Median, min and max of `values`, or `None` when there are none.
-    pub fn of(values: &[f64]) -> Option<Spread> {
-        let median = median(values)?;
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        Some(Spread { median, min, max })
-    }
-
-    /// Every value divided by `base` (a spread relative to a baseline).
-    pub fn relative_to(self, base: f64) -> Spread {
-        Spread {
-            median: self.median / base,
-            min: self.min / base,
-            max: self.max / base,
-        }
-    }
-}
 
 /// What a cell has to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

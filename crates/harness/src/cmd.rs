@@ -1,23 +1,16 @@
-//! Running `cargo` and other programs from the xtask: one place that builds
-//! the command, captures its output into a log file and reports failures.
+//! Running `cargo` and other programs: one place that builds the command,
+//! captures its output into a log file and reports failures.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// The workspace root (the xtask crate lives one level below it).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits inside the workspace")
-        .to_path_buf()
-}
-
-/// The `cargo` that invoked us (respects rustup toolchain overrides).
-pub fn cargo() -> Command {
+/// A `cargo` command run in `dir`: the `cargo` that invoked us when there is
+/// one (respects rustup toolchain overrides), else the one on `PATH`.
+pub fn cargo(dir: &Path) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut c = Command::new(cargo);
-    c.current_dir(workspace_root());
+    c.current_dir(dir);
     c
 }
 

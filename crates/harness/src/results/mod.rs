@@ -1,11 +1,17 @@
-//! The matrix's machine-readable results (`results.json`): what ran, on which
-//! machine, and every repetition of every cell. Written after each cell so an
-//! interrupted run loses nothing; read back by `merge`, the report and the gate.
+//! The machine-readable results (`results.json`) of a matrix run or of a
+//! `compare`: what ran, on which machine, and every repetition of every cell.
+//! Written after each run so an interrupted run loses nothing; read back by
+//! `merge`, the reports and the gate.
+
+mod checks;
 
 use std::path::Path;
 
 use allocmux_workloads::RunRecord;
 use serde::{Deserialize, Serialize};
+
+pub use self::checks::{backend_infos, verify_checksums, workload_infos};
+use crate::process::Usage;
 
 /// Version of this file format; bumped when fields change meaning.
 pub const SCHEMA: u32 = 1;
@@ -32,6 +38,51 @@ pub struct MatrixResults {
     /// Criterion micro-benchmark results (`cargo xtask bench-micro`), if any.
     #[serde(default)]
     pub micro: Vec<MicroResult>,
+    /// For `cargo allocmux compare`: the program that was measured (its one
+    /// workload is the program; its runs carry [`CellRun::usage`] and
+    /// [`CellRun::metric`] instead of a runner record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<ProgramInfo>,
+}
+
+/// The program a `compare` measured, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramInfo {
+    /// The command line as run (the binary's name and the arguments after `--`).
+    pub command: Vec<String>,
+    /// The Cargo project it was built from (empty for `--preload`).
+    pub project: String,
+    /// `bin demo`, `example client`, or `program` for `--preload`.
+    pub target: String,
+    /// How the backend was put in place: `façade` (built with
+    /// `--features allocmux/<backend>`) or `preload` (`LD_PRELOAD`).
+    pub method: String,
+    /// The program's own figure, when `--metric` named one.
+    pub metric: Option<MetricInfo>,
+    /// What proves each backend's build or library really is that backend.
+    pub evidence: Vec<BackendEvidence>,
+}
+
+/// The program's own figure as `--metric` described it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricInfo {
+    /// What `--metric` said (`json:ops_per_sec`, `regex:…`).
+    pub spec: String,
+    /// Whether a larger value is better.
+    pub higher_is_better: bool,
+}
+
+/// Why a `compare` believes a backend's binary allocates with that backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendEvidence {
+    /// Backend name.
+    pub backend: String,
+    /// The façade features Cargo compiled into the binary (façade method).
+    #[serde(default)]
+    pub facade_features: Vec<String>,
+    /// The line the running program printed to say which allocator served it.
+    #[serde(default)]
+    pub banner: Option<String>,
 }
 
 /// A description of the machine, so numbers are never without their context.
@@ -104,11 +155,45 @@ pub struct CellRun {
     pub wall_seconds: f64,
     /// The runner's record when it printed one.
     pub record: Option<RunRecord>,
+    /// What the kernel accounted for the process (CPU time, peak RSS, faults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// The program's own figure (`compare --metric`), when it printed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<f64>,
+    /// The line by which the running program showed which allocator served it
+    /// (`compare`: every run is checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
     /// What went wrong, for every status but `Ok`.
     pub error: Option<String>,
 }
 
 impl CellRun {
+    /// A run of `workload` on `backend` that ended with `status`, with no
+    /// numbers yet: the fields that only some runs have are empty.
+    pub fn new(
+        workload: &str,
+        backend: &str,
+        threads: usize,
+        rep: u32,
+        status: RunStatus,
+    ) -> CellRun {
+        CellRun {
+            workload: workload.to_owned(),
+            backend: backend.to_owned(),
+            threads,
+            rep,
+            status,
+            wall_seconds: 0.0,
+            record: None,
+            usage: None,
+            metric: None,
+            active: None,
+            error: None,
+        }
+    }
+
     /// The cell this run belongs to.
     pub fn key(&self) -> CellKey {
         CellKey {

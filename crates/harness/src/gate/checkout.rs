@@ -8,17 +8,15 @@ use std::process::Command;
 
 use allocmux::Backend;
 
+use crate::cargo_build::{self, BuildRequest, TargetKind};
 use crate::cmd;
-
-/// The gate's scratch directory.
-pub fn gate_dir() -> PathBuf {
-    cmd::workspace_root().join("target/gate")
-}
+use crate::matrix::runner_features;
+use crate::paths::Paths;
 
 /// Resolves `rev` to a full commit id, or says plainly that it does not exist.
-pub fn resolve(rev: &str) -> Result<String, String> {
+pub fn resolve(repo: &Path, rev: &str) -> Result<String, String> {
     let out = Command::new("git")
-        .current_dir(cmd::workspace_root())
+        .current_dir(repo)
         .args([
             "rev-parse",
             "--verify",
@@ -37,10 +35,10 @@ pub fn resolve(rev: &str) -> Result<String, String> {
 }
 
 /// The default base: the merge base of HEAD with `main` (HEAD itself on main).
-pub fn default_base() -> Result<String, String> {
+pub fn default_base(repo: &Path) -> Result<String, String> {
     for main in ["main", "origin/main"] {
         let out = Command::new("git")
-            .current_dir(cmd::workspace_root())
+            .current_dir(repo)
             .args(["merge-base", "HEAD", main])
             .output()
             .map_err(|e| format!("cannot run git: {e}"))?;
@@ -51,10 +49,20 @@ pub fn default_base() -> Result<String, String> {
     Err("no `main` branch to take the merge base with; give --base REV or --baseline FILE".into())
 }
 
+/// `git describe` of HEAD in `repo`, with `(modified)` for a dirty tree.
+pub fn describe_head(repo: &Path) -> String {
+    Command::new("git")
+        .current_dir(repo)
+        .args(["describe", "--always", "--dirty=(modified)"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
 /// Checks out `sha` into a detached worktree under the gate directory (reused
 /// when it already holds that commit) and returns its path.
-pub fn worktree(sha: &str) -> Result<PathBuf, String> {
-    let dir = gate_dir().join("base-src");
+pub fn worktree(paths: &Paths, sha: &str) -> Result<PathBuf, String> {
+    let dir = paths.gate_dir().join("base-src");
     let git = |args: &[&str], at: &Path| {
         Command::new("git")
             .current_dir(at)
@@ -72,13 +80,13 @@ pub fn worktree(sha: &str) -> Result<PathBuf, String> {
             return Ok(dir);
         }
     }
-    let root = cmd::workspace_root();
+    let root = &paths.source;
     let _ = git(
         &["worktree", "remove", "--force", &dir.to_string_lossy()],
-        &root,
+        root,
     );
     let _ = std::fs::remove_dir_all(&dir);
-    let _ = git(&["worktree", "prune"], &root);
+    let _ = git(&["worktree", "prune"], root);
     let out = git(
         &[
             "worktree",
@@ -88,7 +96,7 @@ pub fn worktree(sha: &str) -> Result<PathBuf, String> {
             &dir.to_string_lossy(),
             sha,
         ],
-        &root,
+        root,
     )?;
     if !out.status.success() {
         return Err(format!(
@@ -119,66 +127,54 @@ impl Side {
 }
 
 /// Builds the runner for `backend` in the checkout at `src` and copies it to
-/// `target/gate/bin/<side>/allocmux-runner-<name>`. `extra_features` adds
+/// `<gate dir>/bin/<side>/allocmux-runner-<name>`. `extra_features` adds
 /// runner features (the planted-regression knob, the slab's logical clock).
 pub fn build_runner(
+    paths: &Paths,
     src: &Path,
     side: Side,
     backend: Backend,
     name: &str,
     extra_features: &[&str],
 ) -> Result<PathBuf, String> {
-    let target = gate_dir().join(format!("target-{}", side.name()));
-    let mut features: Vec<String> = backend
-        .feature()
-        .map(|f| format!("allocmux/{f}"))
-        .into_iter()
-        .collect();
+    let gate_dir = paths.gate_dir();
+    let mut features = runner_features(backend);
     features.extend(extra_features.iter().map(|f| f.to_string()));
-    let mut c = cmd::cargo();
-    c.current_dir(src)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "allocmux-runner",
-            "--target-dir",
-        ])
-        .arg(&target);
-    if !features.is_empty() {
-        c.args(["--features", &features.join(",")]);
-    }
-    let log = gate_dir()
-        .join("logs")
-        .join(format!("build-{}-{name}.log", side.name()));
-    let out = cmd::run_logged(&mut c, &log).map_err(|e| e.to_string())?;
-    if !out.success {
-        return Err(format!(
-            "building the {} runner for {backend} failed; see {} ({})",
-            side.name(),
-            log.display(),
-            cmd::tail(&out.output, 1)
-        ));
-    }
+    let target_dir = gate_dir.join(format!("target-{}", side.name()));
+    let built = cargo_build::build(&BuildRequest {
+        dir: src,
+        package: Some("allocmux-runner"),
+        target: TargetKind::Bin("allocmux-runner".into()),
+        features,
+        target_dir: &target_dir,
+        env: Vec::new(),
+        log: gate_dir
+            .join("logs")
+            .join(format!("build-{}-{name}.log", side.name())),
+        what: format!("the {} runner for {backend}", side.name()),
+    })?;
     // Same-length paths for both sides (`bin/base/…`, `bin/cand/…`): argv[0] is
     // part of what callgrind counts, so the two sides must not differ in it.
-    let bin = gate_dir().join("bin").join(&side.name()[..4]);
-    std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
-    let dest = bin.join(format!("allocmux-runner-{name}"));
-    // Copy then rename: a runner still running elsewhere keeps its old file.
-    let tmp = dest.with_extension("tmp");
-    std::fs::copy(target.join("release/allocmux-runner"), &tmp)
-        .map_err(|e| format!("cannot copy the {} runner: {e}", side.name()))?;
-    std::fs::rename(&tmp, &dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    let dest = gate_dir
+        .join("bin")
+        .join(&side.name()[..4])
+        .join(format!("allocmux-runner-{name}"));
+    cargo_build::copy_out(&built.executable, &dest)?;
     Ok(dest)
 }
 
 /// Runs a user cell's `build` command in the checkout at `src`.
-pub fn build_command(src: &Path, build: &[String], side: Side) -> Result<(), String> {
+pub fn build_command(
+    paths: &Paths,
+    src: &Path,
+    build: &[String],
+    side: Side,
+) -> Result<(), String> {
     let (program, args) = build.split_first().ok_or("empty build command")?;
     let mut c = Command::new(program);
     c.current_dir(src).args(args);
-    let log = gate_dir()
+    let log = paths
+        .gate_dir()
         .join("logs")
         .join(format!("user-build-{}.log", side.name()));
     let out = cmd::run_logged(&mut c, &log).map_err(|e| e.to_string())?;

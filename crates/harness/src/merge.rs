@@ -1,4 +1,4 @@
-//! `cargo xtask merge`: joins the results of several shards (or runs) into one
+//! `merge` (`cargo xtask merge`, `cargo allocmux merge`): joins the results of several shards (or runs) into one
 //! results file and report, refusing inputs that do not belong together.
 
 use std::path::{Path, PathBuf};
@@ -6,9 +6,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::matrix::verify_checksums;
 use crate::report;
-use crate::results::MatrixResults;
+use crate::results::{verify_checksums, MatrixResults};
 
 /// Options of `cargo xtask merge`.
 #[derive(Args, Debug)]
@@ -88,7 +87,8 @@ pub fn merge(parts: Vec<(PathBuf, MatrixResults)>) -> Result<MatrixResults, Stri
     Ok(merged)
 }
 
-/// Runs `cargo xtask merge`.
+/// Runs `merge`: exit 0 when the inputs were joined; `Err` (exit 2) when they
+/// cannot be read or do not belong together.
 pub fn run(args: &MergeArgs) -> Result<ExitCode, String> {
     let mut parts = Vec::new();
     for input in &args.inputs {
@@ -133,33 +133,32 @@ mod tests {
                 let seed = c.workload.name.len() as f64
                     + c.backend as u8 as f64 * 0.3
                     + f64::from(rep) * 0.01;
-                runs.push(CellRun {
+                let mut run = CellRun::new(
+                    c.workload.name,
+                    c.backend.name(),
+                    c.threads,
+                    rep,
+                    RunStatus::Ok,
+                );
+                run.wall_seconds = 0.1;
+                run.record = Some(RunRecord {
                     workload: c.workload.name.into(),
                     backend: c.backend.name().into(),
-                    threads: c.threads,
-                    rep,
-                    status: RunStatus::Ok,
-                    wall_seconds: 0.1,
-                    record: Some(RunRecord {
-                        workload: c.workload.name.into(),
-                        backend: c.backend.name().into(),
-                        params: Params {
-                            threads: c.threads,
-                            iterations: 1,
-                            min_size: 1,
-                            max_size: 2,
-                            seed: 3,
-                        },
-                        operations: 1000,
-                        seconds: 0.1,
-                        ops_per_sec: 1e6 * seed,
-                        checksum: c.workload.name.len() as u64,
-                        peak_rss_bytes: (1 << 20)
-                            << ((c.workload.name.len() + c.backend as usize) % 3),
-                        stats: None,
-                    }),
-                    error: None,
+                    params: Params {
+                        threads: c.threads,
+                        iterations: 1,
+                        min_size: 1,
+                        max_size: 2,
+                        seed: 3,
+                    },
+                    operations: 1000,
+                    seconds: 0.1,
+                    ops_per_sec: 1e6 * seed,
+                    checksum: c.workload.name.len() as u64,
+                    peak_rss_bytes: (1 << 20) << ((c.workload.name.len() + c.backend as usize) % 3),
+                    stats: None,
                 });
+                runs.push(run);
             }
         }
         MatrixResults {
@@ -168,10 +167,11 @@ mod tests {
             mode: "quick".into(),
             shard: shard.map(|s| s.to_string()),
             machine: Machine::default(),
-            backends: crate::matrix::backend_infos(&Backend::ALL, |_| None),
-            workloads: crate::matrix::workload_infos(&workloads),
+            backends: crate::results::backend_infos(&Backend::ALL, |_| None),
+            workloads: crate::results::workload_infos(&workloads),
             runs,
             micro: Vec::new(),
+            program: None,
         }
     }
 

@@ -1,0 +1,2 @@
+//! `cargo allocmux`: placeholder.
+fn main() {}

@@ -1,0 +1,34 @@
+//! Command-line value checks shared by every command: a count or a time limit
+//! of zero makes no sense and is refused with a message, never silently changed.
+
+/// A whole number of at least 1 (`--reps`).
+pub fn positive_u32(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(0) => Err("must be at least 1 (zero repetitions measure nothing)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
+/// A whole number of seconds of at least 1 (`--timeout`).
+pub fn positive_u64(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("must be at least 1 second (a zero limit would kill every run)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number of seconds")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{positive_u32, positive_u64};
+
+    #[test]
+    fn zero_and_garbage_are_refused() {
+        assert_eq!(positive_u32("3"), Ok(3));
+        assert!(positive_u32("0").unwrap_err().contains("at least 1"));
+        assert!(positive_u32("x").is_err());
+        assert!(positive_u64("0").unwrap_err().contains("at least 1 second"));
+        assert_eq!(positive_u64("60"), Ok(60));
+    }
+}

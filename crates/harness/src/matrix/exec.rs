@@ -1,0 +1,152 @@
+//! Runs one matrix cell in a fresh runner process with a time limit, and turns
+//! whatever happened (a record, a crash, a hang) into a [`CellRun`].
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use allocmux_workloads::RunRecord;
+
+use super::plan::Cell;
+use crate::process::{self, Ending};
+use crate::results::{CellRun, RunStatus};
+
+/// Runs `cell` once with `runner`; never fails: problems become the run's status.
+pub fn run_cell(runner: &Path, cell: &Cell, rep: u32, quick: bool, timeout: Duration) -> CellRun {
+    let mut c = Command::new(runner);
+    c.args(["--workload", cell.workload.name]);
+    if cell.workload.multithreaded {
+        c.args(["--threads", &cell.threads.to_string()]);
+    }
+    if quick {
+        c.arg("--quick");
+    }
+    let finished = process::run(&mut c, timeout);
+    let mut run = CellRun::new(
+        cell.workload.name,
+        cell.backend.name(),
+        cell.threads,
+        rep,
+        RunStatus::Failed,
+    );
+    run.wall_seconds = finished.wall_seconds;
+    run.usage = finished.usage;
+    match &finished.ending {
+        Ending::TimedOut => {
+            run.status = RunStatus::Timeout;
+            run.error = Some(finished.ending.describe(timeout));
+            return run;
+        }
+        Ending::NotStarted(why) => {
+            run.error = Some(why.clone());
+            return run;
+        }
+        ending if !ending.success() => {
+            let how = ending.describe(timeout);
+            let last = crate::cmd::last_line(&finished.stderr);
+            run.error = Some(if last.is_empty() {
+                how
+            } else {
+                format!("{how}: {last}")
+            });
+            return run;
+        }
+        _ => {}
+    }
+    let line = finished
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or("");
+    match serde_json::from_str::<RunRecord>(line) {
+        Ok(record) => {
+            run.status = RunStatus::Ok;
+            run.record = Some(record);
+        }
+        Err(e) => {
+            run.error = Some(format!(
+                "the runner printed no valid record ({e}): {line:.200}"
+            ));
+        }
+    }
+    run
+}
+
+/// Asks a runner binary which backend version it was built with.
+pub fn backend_version(runner: &Path) -> Option<String> {
+    let out = Command::new(runner).arg("--backend-info").output().ok()?;
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    info.get("version")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use allocmux::Backend;
+
+    use super::run_cell;
+    use crate::matrix::plan::Cell;
+    use crate::results::RunStatus;
+    use tempfile::TempDir;
+
+    /// A stand-in runner: a shell script with the given body, in `dir`.
+    fn fake_runner(dir: &TempDir, name: &str, body: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn cell() -> Cell {
+        Cell {
+            workload: allocmux_workloads::find("glibc-simple").unwrap(),
+            backend: Backend::System,
+            threads: 1,
+        }
+    }
+
+    #[test]
+    fn a_crashing_cell_is_recorded_as_failed_with_its_signal() {
+        let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
+        let runner = fake_runner(&dir, "crash", "echo 'about to crash' >&2\nkill -ABRT $$");
+        let run = run_cell(&runner, &cell(), 0, true, Duration::from_secs(30));
+        assert_eq!(run.status, RunStatus::Failed);
+        let error = run.error.unwrap();
+        assert!(
+            error.contains("SIGABRT") && error.contains("about to crash"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_hanging_cell_is_killed_at_the_time_limit() {
+        let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
+        let runner = fake_runner(&dir, "hang", "exec sleep 30");
+        let run = run_cell(&runner, &cell(), 1, true, Duration::from_millis(300));
+        assert_eq!(run.status, RunStatus::Timeout);
+        assert_eq!(run.rep, 1);
+    }
+
+    #[test]
+    fn a_record_line_is_parsed_and_garbage_is_a_failure() {
+        let record = r#"{"workload":"glibc-simple","backend":"system","params":{"threads":1,"iterations":1,"min_size":16,"max_size":64,"seed":1},"operations":10,"seconds":0.5,"ops_per_sec":20.0,"checksum":7,"peak_rss_bytes":4096,"stats":null}"#;
+        let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
+        let ok = fake_runner(&dir, "ok", &format!("echo 'log line'\necho '{record}'"));
+        let run = run_cell(&ok, &cell(), 0, true, Duration::from_secs(30));
+        assert_eq!(run.status, RunStatus::Ok, "{:?}", run.error);
+        assert_eq!(run.record.unwrap().checksum, 7);
+        let bad = fake_runner(&dir, "bad", "echo 'not json'");
+        let run = run_cell(&bad, &cell(), 0, true, Duration::from_secs(30));
+        assert_eq!(run.status, RunStatus::Failed);
+        assert!(run.error.unwrap().contains("no valid record"));
+        let exit = fake_runner(&dir, "exit3", "exit 3");
+        assert!(run_cell(&exit, &cell(), 0, true, Duration::from_secs(30))
+            .error
+            .unwrap()
+            .contains("status 3"));
+    }
+}

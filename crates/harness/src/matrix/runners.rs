@@ -1,0 +1,54 @@
+//! The matrix's runner binaries, one per backend: all built into one target
+//! directory, so common crates and each C allocator compile once, and copied
+//! out under the backend's own name.
+
+use std::path::{Path, PathBuf};
+
+use allocmux::Backend;
+
+use crate::cargo_build::{self, BuildRequest, TargetKind};
+use crate::paths::Paths;
+
+/// The runner binary built for `backend`.
+pub fn runner_path(paths: &Paths, backend: Backend) -> PathBuf {
+    paths
+        .runner_bin_dir()
+        .join(format!("allocmux-runner-{}", backend.name()))
+}
+
+/// Builds the runner for `backend` in release mode (with the façade's `stats`
+/// layer if `stats`) and copies it to [`runner_path`].
+pub fn build_runner(
+    paths: &Paths,
+    backend: Backend,
+    stats: bool,
+    log_dir: &Path,
+) -> Result<PathBuf, String> {
+    let mut features = runner_features(backend);
+    if stats {
+        features.push("stats".into());
+    }
+    let built = cargo_build::build(&BuildRequest {
+        dir: &paths.source,
+        package: Some("allocmux-runner"),
+        target: TargetKind::Bin("allocmux-runner".into()),
+        features,
+        target_dir: &paths.target_dir,
+        env: Vec::new(),
+        log: log_dir.join(format!("build-{}.log", backend.name())),
+        what: format!("the runner for {backend}"),
+    })?;
+    let dest = runner_path(paths, backend);
+    cargo_build::copy_out(&built.executable, &dest)?;
+    Ok(dest)
+}
+
+/// The runner's features for `backend`: the façade's own feature, named
+/// through it (`allocmux/slab`), since the runner forwards no backend.
+pub fn runner_features(backend: Backend) -> Vec<String> {
+    backend
+        .feature()
+        .map(|f| format!("allocmux/{f}"))
+        .into_iter()
+        .collect()
+}

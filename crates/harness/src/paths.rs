@@ -1,0 +1,76 @@
+//! Where the harness finds allocmux's sources and keeps its builds and results:
+//! the xtask points it at the repository it lives in, `cargo allocmux` at the
+//! clone it was installed from and at the user's own project.
+
+use std::path::{Path, PathBuf};
+
+/// The directories one harness command works with.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// allocmux's source tree: the workspace holding `crates/runner` (and, for
+    /// the gate, the git repository whose revisions are compared).
+    pub source: PathBuf,
+    /// The Cargo target directory the runner builds go to.
+    pub target_dir: PathBuf,
+    /// Where a results directory (`<timestamp>/`, and the `latest` link) goes
+    /// when `--out` is not given.
+    pub results: PathBuf,
+}
+
+impl Paths {
+    /// The layout of `cargo xtask` inside allocmux's own workspace at `root`:
+    /// builds in `target/`, matrix results in `target/bench-matrix/`.
+    pub fn workspace(root: &Path) -> Paths {
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|p| if p.is_absolute() { p } else { root.join(p) })
+            .unwrap_or_else(|| root.join("target"));
+        Paths {
+            source: root.to_path_buf(),
+            results: target_dir.join("bench-matrix"),
+            target_dir,
+        }
+    }
+
+    /// Where the per-backend runner binaries of the matrix are kept.
+    pub fn runner_bin_dir(&self) -> PathBuf {
+        self.target_dir.join("bench-matrix/bin")
+    }
+
+    /// The gate's scratch directory (base worktree, its builds, logs).
+    pub fn gate_dir(&self) -> PathBuf {
+        self.target_dir.join("gate")
+    }
+}
+
+/// `20261127-074500` from an RFC 3339 time, for directory names.
+pub fn timestamp_dir_name(rfc3339: &str) -> String {
+    rfc3339
+        .trim_end_matches('Z')
+        .replace(['-', ':'], "")
+        .replace('T', "-")
+}
+
+/// Points `<parent of out>/latest` at `out` when `out` lies directly in
+/// `results` (best effort: a missing link never fails a run).
+pub fn link_latest(results: &Path, out: &Path) {
+    if out.parent() != Some(results) {
+        return;
+    }
+    let latest = results.join("latest");
+    let _ = std::fs::remove_file(&latest);
+    let _ = std::os::unix::fs::symlink(out.file_name().unwrap_or_default(), &latest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timestamp_dir_name;
+
+    #[test]
+    fn timestamps_become_directory_names() {
+        assert_eq!(
+            timestamp_dir_name("2026-11-27T07:45:00Z"),
+            "20261127-074500"
+        );
+    }
+}
