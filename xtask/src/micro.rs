@@ -125,8 +125,7 @@ pub fn run(args: &MicroArgs) -> Result<ExitCode, String> {
             .extend(read_estimates(&criterion_dir, backend));
     }
     results.save(&json)?;
-    let summary = report::write_all(&results, &into)?;
-    let _ = summary;
+    report::write_all(&results, &into)?;
     println!(
         "micro-benchmarks added to {}",
         into.join("report.md").display()

@@ -21,9 +21,13 @@
 //!
 //! With the `stats` feature a counting layer wraps the backend; read it with
 //! [`stats()`] and clear it with [`reset_stats()`].
+//!
+//! With `ALLOCMUX_BANNER=1` in the environment, a program using [`Allocator`]
+//! says at start-up which backend serves it ([`banner_line`]); `cargo allocmux
+//! compare` checks that line in every run.
 
 mod backend;
-mod exclusive;
+mod banner;
 mod select;
 #[cfg(feature = "stats")]
 mod stats;
@@ -31,13 +35,12 @@ mod stats;
 use std::alloc::{GlobalAlloc, Layout};
 
 pub use backend::Backend;
+pub use banner::{banner_line, global_allocator_is_backend, BANNER_ENV};
 #[cfg(feature = "stats")]
 pub use stats::{reset_stats, stats, Stats, PEAK_STEP};
 
 /// The backend this build allocates with, as a short name (`"mimalloc"`).
-///
-/// For `slab` this says so plainly if `allocmux-slab` is still a placeholder.
-pub const BACKEND: &str = select::NAME;
+pub const BACKEND: &str = select::ACTIVE.name();
 
 /// The backend this build allocates with.
 pub const ACTIVE: Backend = select::ACTIVE;

@@ -1,23 +1,34 @@
 //! Chooses the backend at compile time from the Cargo features (static
-//! dispatch: `Inner` is a concrete type, so every call inlines).
+//! dispatch: `Inner` is a concrete type, so every call inlines). One branch
+//! per backend: its allocator type, its version, and how to tell whether a
+//! block from the process's global allocator is its own (for the start-up
+//! banner, see `banner.rs`).
+
+use crate::Backend;
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "jemalloc")] {
         /// The selected backend's allocator type.
         pub(crate) type Inner = tikv_jemallocator::Jemalloc;
         pub(crate) const INNER: Inner = tikv_jemallocator::Jemalloc;
-        pub(crate) const ACTIVE: crate::Backend = crate::Backend::Jemalloc;
-        pub(crate) const NAME: &str = "jemalloc";
+        pub(crate) const ACTIVE: Backend = Backend::Jemalloc;
 
         pub(crate) fn version() -> Option<String> {
             let v = tikv_jemalloc_ctl::version::read().ok()?;
             Some(v.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_owned())
         }
+
+        /// jemalloc counts the bytes each thread allocates (when its
+        /// statistics are compiled in; `None` otherwise).
+        pub(crate) fn owns_global_block() -> Option<bool> {
+            let counter = tikv_jemalloc_ctl::thread::allocatedp::read().ok()?;
+            let before = counter.get();
+            crate::banner::with_global_block(|_| Some(counter.get() >= before + crate::banner::PROBE_SIZE as u64))
+        }
     } else if #[cfg(feature = "mimalloc")] {
         pub(crate) type Inner = mimalloc::MiMalloc;
         pub(crate) const INNER: Inner = mimalloc::MiMalloc;
-        pub(crate) const ACTIVE: crate::Backend = crate::Backend::Mimalloc;
-        pub(crate) const NAME: &str = "mimalloc";
+        pub(crate) const ACTIVE: Backend = Backend::Mimalloc;
 
         pub(crate) fn version() -> Option<String> {
             // SAFETY: `mi_version` takes no arguments and only returns a constant.
@@ -25,68 +36,99 @@ cfg_if::cfg_if! {
             // MI_MALLOC_VERSION is major·10000 + minor·100 + patch (30302 = 3.3.2).
             Some(format!("{}.{}.{}", v / 10000, (v / 100) % 100, v % 100))
         }
+
+        /// mimalloc answers for any pointer whether it lies in its heap.
+        pub(crate) fn owns_global_block() -> Option<bool> {
+            // SAFETY: `mi_is_in_heap_region` only compares the address with
+            // mimalloc's own regions; any pointer value is allowed.
+            crate::banner::with_global_block(|p| Some(unsafe { libmimalloc_sys::mi_is_in_heap_region(p.cast()) }))
+        }
     } else if #[cfg(feature = "snmalloc")] {
         pub(crate) type Inner = snmalloc_rs::SnMalloc;
         pub(crate) const INNER: Inner = snmalloc_rs::SnMalloc::new();
-        pub(crate) const ACTIVE: crate::Backend = crate::Backend::Snmalloc;
-        pub(crate) const NAME: &str = "snmalloc";
+        pub(crate) const ACTIVE: Backend = Backend::Snmalloc;
 
         pub(crate) fn version() -> Option<String> {
             // snmalloc exposes no version at run time.
             None
         }
+
+        /// snmalloc's size lookup goes through its page map, which covers every
+        /// address and answers 0 for memory it does not manage — once the page
+        /// map exists, so snmalloc allocates one block of its own first.
+        pub(crate) fn owns_global_block() -> Option<bool> {
+            use std::alloc::GlobalAlloc;
+            let layout = std::alloc::Layout::from_size_align(16, 16).ok()?;
+            // SAFETY: non-zero size; freed below with the same layout.
+            let own = unsafe { INNER.alloc(layout) };
+            let answer = crate::banner::with_global_block(|p| {
+                Some(INNER.usable_size(p).is_some_and(|n| n >= crate::banner::PROBE_SIZE))
+            });
+            if !own.is_null() {
+                // SAFETY: `own` came from `INNER` with `layout`.
+                unsafe { INNER.dealloc(own, layout) };
+            }
+            answer
+        }
     } else if #[cfg(feature = "slab")] {
         pub(crate) type Inner = allocmux_slab::SlabAlloc;
         pub(crate) const INNER: Inner = allocmux_slab::SlabAlloc;
-        pub(crate) const ACTIVE: crate::Backend = crate::Backend::Slab;
-        pub(crate) const NAME: &str = if allocmux_slab::IMPLEMENTED {
-            "slab"
-        } else {
-            "slab (not yet implemented: forwards to the system allocator)"
-        };
+        pub(crate) const ACTIVE: Backend = Backend::Slab;
 
         pub(crate) fn version() -> Option<String> {
             Some(env!("CARGO_PKG_VERSION").to_owned())
         }
+
+        /// The slab counts the bytes its heaps hand out.
+        pub(crate) fn owns_global_block() -> Option<bool> {
+            let before = allocmux_slab::stats().in_use_bytes;
+            crate::banner::with_global_block(|_| {
+                Some(allocmux_slab::stats().in_use_bytes >= before + crate::banner::PROBE_SIZE)
+            })
+        }
     } else {
         pub(crate) type Inner = std::alloc::System;
         pub(crate) const INNER: Inner = std::alloc::System;
-        pub(crate) const ACTIVE: crate::Backend = crate::Backend::System;
-        pub(crate) const NAME: &str = "system";
+        pub(crate) const ACTIVE: Backend = Backend::System;
 
+        /// The C library's version, e.g. `glibc 2.36`.
         pub(crate) fn version() -> Option<String> {
-            system_version()
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            {
+                // SAFETY: `gnu_get_libc_version` returns a pointer to a static NUL-terminated string.
+                let v = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
+                Some(format!("glibc {}", v.to_string_lossy()))
+            }
+            #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+            {
+                // No portable way to name the platform allocator's version elsewhere.
+                None
+            }
+        }
+
+        /// glibc's `mallinfo2` counts the bytes its arenas hand out.
+        pub(crate) fn owns_global_block() -> Option<bool> {
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            {
+                // SAFETY: `mallinfo2` only reads glibc's arena statistics.
+                let before = unsafe { libc::mallinfo2() }.uordblks;
+                crate::banner::with_global_block(|_| {
+                    // SAFETY: as above.
+                    let after = unsafe { libc::mallinfo2() }.uordblks;
+                    Some(after >= before + crate::banner::PROBE_SIZE)
+                })
+            }
+            #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+            {
+                None
+            }
         }
     }
 }
 
-/// The C library's version, e.g. `glibc 2.36`.
-#[cfg(all(
-    not(any(
-        feature = "jemalloc",
-        feature = "mimalloc",
-        feature = "snmalloc",
-        feature = "slab"
-    )),
-    target_os = "linux",
-    target_env = "gnu"
-))]
-fn system_version() -> Option<String> {
-    // SAFETY: `gnu_get_libc_version` returns a pointer to a static NUL-terminated string.
-    let v = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
-    Some(format!("glibc {}", v.to_string_lossy()))
-}
-
-/// No portable way to name the platform allocator's version elsewhere.
-#[cfg(all(
-    not(any(
-        feature = "jemalloc",
-        feature = "mimalloc",
-        feature = "snmalloc",
-        feature = "slab"
-    )),
-    not(all(target_os = "linux", target_env = "gnu"))
-))]
-fn system_version() -> Option<String> {
-    None
-}
+// A backend feature enabled without a branch above would silently build the
+// system allocator: refuse, naming the feature.
+const _: () = assert!(
+    ACTIVE as u8 == Backend::selected_by_features() as u8,
+    "allocmux: a backend feature is enabled but select.rs has no branch for it"
+);

@@ -70,23 +70,26 @@ fn probe_offsets(len: usize) -> impl Iterator<Item = usize> {
 
 #[test]
 fn reports_the_backend_chosen_by_features() {
-    let expected = if cfg!(feature = "jemalloc") {
-        "jemalloc"
-    } else if cfg!(feature = "mimalloc") {
-        "mimalloc"
-    } else if cfg!(feature = "snmalloc") {
-        "snmalloc"
-    } else if cfg!(feature = "slab") {
-        "slab"
-    } else {
-        "system"
-    };
-    assert!(
-        allocmux::BACKEND.starts_with(expected),
-        "BACKEND = {:?}, features select {expected}",
-        allocmux::BACKEND
-    );
-    assert_eq!(allocmux::ACTIVE.name(), expected);
+    let selected = allocmux::Backend::selected_by_features();
+    assert_eq!(allocmux::ACTIVE, selected);
+    assert_eq!(allocmux::BACKEND, selected.name());
+    // At most one backend feature builds at all; the one selected is the only
+    // backend whose feature this test binary was compiled with.
+    let named: Vec<_> = allocmux::Backend::ALL
+        .iter()
+        .filter(|b| b.name() == allocmux::BACKEND)
+        .collect();
+    assert_eq!(named.len(), 1);
+}
+
+#[test]
+fn blocks_from_the_global_allocator_are_the_backends_own() {
+    // jemalloc can only tell when its statistics are compiled in.
+    let answer = allocmux::global_allocator_is_backend();
+    if allocmux::ACTIVE == allocmux::Backend::Jemalloc && answer.is_none() {
+        return;
+    }
+    assert_eq!(answer, Some(true), "{}", allocmux::banner_line());
 }
 
 #[test]

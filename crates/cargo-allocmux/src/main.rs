@@ -1,2 +1,113 @@
-//! `cargo allocmux`: placeholder.
-fn main() {}
+//! `cargo allocmux`: measure your own program under every allocator backend,
+//! and run allocmux's workload matrix, from any directory.
+//!
+//! Installed with `cargo install --path crates/cargo-allocmux`, Cargo runs it
+//! for `cargo allocmux …` (as `cargo-allocmux allocmux …`). The commands are
+//! thin: the measuring engine is the `allocmux-harness` library, which
+//! `cargo xtask` shares.
+//!
+//! Exit codes: 0 everything ran and succeeded, 1 some run failed (the rest
+//! completed and is reported), 2 the request could not be carried out (bad
+//! input, no façade in the project, no allocmux sources for `matrix`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use allocmux_harness::compare::{self, CompareArgs};
+use allocmux_harness::matrix::{self, MatrixArgs};
+use allocmux_harness::merge::{self, MergeArgs};
+use allocmux_harness::{cmd, paths, Paths};
+use clap::{Parser, Subcommand};
+
+/// Cargo's view of the command line: `cargo allocmux …`.
+#[derive(Parser)]
+#[command(name = "cargo", bin_name = "cargo")]
+enum Cargo {
+    /// Measure your program under every allocator backend.
+    Allocmux(Allocmux),
+}
+
+/// allocmux: choose a memory allocator from measured data.
+#[derive(clap::Args)]
+#[command(version, about, long_about = None)]
+struct Allocmux {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build this project's program once per backend, run the builds
+    /// interleaved, and report which allocator suits it.
+    Compare(CompareArgs),
+    /// Run allocmux's shared workload matrix (the flags of `cargo xtask bench-matrix`).
+    Matrix(MatrixArgs),
+    /// Join the results of `matrix --shard` runs (or of compares) into one report.
+    Merge(MergeArgs),
+}
+
+/// Where an installed `cargo allocmux` builds the runner: a cache directory
+/// of its own, so no project's `target/` is touched.
+fn cache_target_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("allocmux/target")
+}
+
+/// Where matrix results go without `--out`: below the current Cargo
+/// project's target directory when there is one, else `./allocmux-matrix/`.
+fn matrix_results_dir(cwd: &Path) -> PathBuf {
+    let out = cmd::cargo(cwd)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output();
+    let target = out
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+        .and_then(|v| v["target_directory"].as_str().map(PathBuf::from));
+    match target {
+        Some(t) => t.join("allocmux/matrix"),
+        None => cwd.join("allocmux-matrix"),
+    }
+}
+
+fn matrix_paths(cwd: &Path) -> Result<Paths, String> {
+    let source = paths::allocmux_source().ok_or_else(|| {
+        format!(
+            "`cargo allocmux matrix` builds allocmux's runner from its sources, and they are not where this \
+             cargo-allocmux was installed from ({}). Point ALLOCMUX_SRC at a clone of allocmux.",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").display()
+        )
+    })?;
+    Ok(Paths {
+        source,
+        target_dir: cache_target_dir(),
+        results: matrix_results_dir(cwd),
+    })
+}
+
+fn main() -> ExitCode {
+    let Cargo::Allocmux(cli) = Cargo::parse();
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot read the current directory: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match &cli.command {
+        Command::Compare(args) => compare::run(args, &cwd),
+        Command::Matrix(args) => matrix_paths(&cwd).and_then(|p| matrix::run(args, &p)),
+        Command::Merge(args) => merge::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -99,8 +99,7 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode, String> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     merged.save(&args.out.join("results.json"))?;
-    let summary = report::write_all(&merged, &args.out)?;
-    println!("{}", report::render_terminal(&summary));
+    println!("{}", report::write_all(&merged, &args.out)?);
     println!(
         "merged {} inputs, {} runs → {}",
         args.inputs.len(),

@@ -43,6 +43,30 @@ impl Paths {
     }
 }
 
+/// The allocmux source tree this harness was built from, if it is still there
+/// (`ALLOCMUX_SRC` overrides it): where an installed `cargo allocmux` finds
+/// the runner's sources and the façade it tells users to depend on.
+pub fn allocmux_source() -> Option<PathBuf> {
+    let candidate = match std::env::var_os("ALLOCMUX_SRC") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    };
+    let candidate = candidate.canonicalize().ok()?;
+    candidate
+        .join("crates/runner/Cargo.toml")
+        .is_file()
+        .then_some(candidate)
+}
+
+/// The façade crate's directory, for the dependency line users paste (the
+/// allocmux source tree's `crates/allocmux`, or a placeholder naming where
+/// to clone it).
+pub fn facade_dir() -> PathBuf {
+    allocmux_source()
+        .map(|root| root.join("crates/allocmux"))
+        .unwrap_or_else(|| PathBuf::from("/path/to/allocmux/crates/allocmux"))
+}
+
 /// `20261127-074500` from an RFC 3339 time, for directory names.
 pub fn timestamp_dir_name(rfc3339: &str) -> String {
     rfc3339

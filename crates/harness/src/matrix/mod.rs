@@ -201,8 +201,7 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
         eprintln!("checksum mismatch: {problem}");
     }
     results.save(&json_path)?;
-    let summary = report::write_all(&results, &out)?;
-    println!("{}", report::render_terminal(&summary));
+    println!("{}", report::write_all(&results, &out)?);
     let failed = results
         .runs
         .iter()

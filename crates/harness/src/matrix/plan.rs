@@ -155,10 +155,16 @@ pub fn cells(
 /// cells (seeded, so the order is reproducible), so that every backend sees the
 /// same spread of machine states.
 pub fn schedule(cells: &[Cell], reps: u32, seed: u64) -> Vec<(usize, u32)> {
+    shuffled_rounds(cells.len(), reps, seed)
+}
+
+/// `(item, repetition)` pairs: `reps` rounds, each a seeded shuffle of the
+/// items `0..n`.
+pub fn shuffled_rounds(n: usize, reps: u32, seed: u64) -> Vec<(usize, u32)> {
     let mut rng = allocmux_workloads::Rng::new(seed);
-    let mut order = Vec::with_capacity(cells.len() * reps as usize);
+    let mut order = Vec::with_capacity(n * reps as usize);
     for rep in 0..reps {
-        let mut round: Vec<usize> = (0..cells.len()).collect();
+        let mut round: Vec<usize> = (0..n).collect();
         for i in (1..round.len()).rev() {
             let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             round.swap(i, j);

@@ -31,7 +31,7 @@ const SMALL: f64 = 15.5;
 /// The colour of a backend, the same in every chart, legend and table: the
 /// system allocator grey, the others from a colour-blind-safe palette in
 /// report order.
-pub fn color(summary: &Summary, backend: &str) -> RGBColor {
+pub fn color(backends: &[String], backend: &str) -> RGBColor {
     const PALETTE: [RGBColor; 8] = [
         RGBColor(0, 114, 178),   // blue
         RGBColor(230, 159, 0),   // orange
@@ -45,8 +45,7 @@ pub fn color(summary: &Summary, backend: &str) -> RGBColor {
     if backend == BASELINE {
         return RGBColor(150, 150, 150);
     }
-    let index = summary
-        .backends
+    let index = backends
         .iter()
         .filter(|b| *b != BASELINE)
         .position(|b| b == backend)
@@ -60,7 +59,7 @@ pub fn css(c: RGBColor) -> String {
 }
 
 /// What one bar shows.
-enum Bar {
+pub(super) enum Bar {
     /// A bar of that length.
     Value(f64),
     /// No bar, a word instead (`TIMEOUT`).
@@ -81,19 +80,23 @@ fn bar_values(rows: &[Vec<Bar>]) -> Vec<f64> {
 }
 
 /// A grouped horizontal bar chart: one group per row, one bar per series.
-struct BarChart {
-    title: String,
-    x_desc: String,
-    rows: Vec<String>,
-    series: Vec<(String, RGBColor)>,
+pub(super) struct BarChart {
+    /// Title above the legend.
+    pub title: String,
+    /// What the x axis measures.
+    pub x_desc: String,
+    /// Row (group) labels, top to bottom.
+    pub rows: Vec<String>,
+    /// Series names and colours (the legend).
+    pub series: Vec<(String, RGBColor)>,
     /// `[row][series]`.
-    bars: Vec<Vec<Bar>>,
+    pub bars: Vec<Vec<Bar>>,
     /// A vertical line at this x, with its legend text.
-    reference: Option<(f64, String)>,
+    pub reference: Option<(f64, String)>,
     /// How values are written on the bars.
-    value_label: fn(f64) -> String,
+    pub value_label: fn(f64) -> String,
     /// How values are written on the axis.
-    axis_label: fn(f64) -> String,
+    pub axis_label: fn(f64) -> String,
 }
 
 fn err<E: std::fmt::Display>(e: E) -> String {
@@ -112,7 +115,7 @@ impl BarChart {
     }
 
     /// Draws the chart on a linear axis from 0 or a log axis.
-    fn render(&self, log: bool) -> Result<String, String> {
+    pub fn render(&self, log: bool) -> Result<String, String> {
         let values = bar_values(&self.bars);
         let mut hi = values.iter().copied().fold(0.0_f64, f64::max);
         if let Some((r, _)) = &self.reference {
@@ -320,7 +323,7 @@ pub fn throughput_chart(summary: &Summary) -> Result<String, String> {
         .map(|&i| {
             (
                 summary.backends[i].clone(),
-                color(summary, &summary.backends[i]),
+                color(&summary.backends, &summary.backends[i]),
             )
         })
         .collect();
@@ -364,7 +367,7 @@ pub fn rss_chart(summary: &Summary) -> Result<String, String> {
     let series = summary
         .backends
         .iter()
-        .map(|b| (b.clone(), color(summary, b)))
+        .map(|b| (b.clone(), color(&summary.backends, b)))
         .collect();
     let bars: Vec<Vec<Bar>> = summary
         .rows

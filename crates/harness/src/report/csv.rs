@@ -1,5 +1,9 @@
 //! `results.csv`: one row per repetition, for spreadsheets and scripts.
 //! Fields are quoted by RFC 4180 rules when they need it.
+//!
+//! The first twelve columns ([`COLUMNS`]) are always there. When the runs
+//! carry the kernel's accounting, [`USAGE_COLUMNS`] follow; when a `compare`
+//! asked for the program's own figure, a `metric` column ends the row.
 
 use super::format::status_name;
 use crate::results::MatrixResults;
@@ -20,6 +24,15 @@ pub const COLUMNS: [&str; 12] = [
     "error",
 ];
 
+/// Columns of the kernel's accounting of each run (`wait4`).
+pub const USAGE_COLUMNS: [&str; 5] = [
+    "user_seconds",
+    "system_seconds",
+    "process_peak_rss_bytes",
+    "minor_faults",
+    "major_faults",
+];
+
 /// Quotes a field when it holds a comma, a quote, a line break or leading or
 /// trailing space; quotes inside are doubled.
 pub fn field(s: &str) -> String {
@@ -33,7 +46,19 @@ pub fn field(s: &str) -> String {
 /// Renders `results.csv`: a header and one row per repetition, in the order
 /// they ran; fields a repetition does not have are empty.
 pub fn render_csv(results: &MatrixResults) -> String {
-    let mut out = COLUMNS.join(",");
+    let with_usage = results.runs.iter().any(|r| r.usage.is_some());
+    let with_metric = results
+        .program
+        .as_ref()
+        .is_some_and(|p| p.metric.is_some());
+    let mut header: Vec<&str> = COLUMNS.to_vec();
+    if with_usage {
+        header.extend(USAGE_COLUMNS);
+    }
+    if with_metric {
+        header.push("metric");
+    }
+    let mut out = header.join(",");
     out.push('\n');
     for run in &results.runs {
         let class = results
@@ -42,7 +67,7 @@ pub fn render_csv(results: &MatrixResults) -> String {
             .find(|w| w.name == run.workload)
             .map(|w| w.class.as_str());
         let rec = run.record.as_ref();
-        let fields = [
+        let mut fields = vec![
             field(&run.workload),
             field(class.unwrap_or("")),
             field(&run.backend),
@@ -57,6 +82,19 @@ pub fn render_csv(results: &MatrixResults) -> String {
             rec.map(|r| r.checksum.to_string()).unwrap_or_default(),
             field(run.error.as_deref().unwrap_or("")),
         ];
+        if with_usage {
+            let u = run.usage;
+            fields.extend([
+                u.map(|u| u.user_seconds.to_string()).unwrap_or_default(),
+                u.map(|u| u.system_seconds.to_string()).unwrap_or_default(),
+                u.map(|u| u.peak_rss_bytes.to_string()).unwrap_or_default(),
+                u.map(|u| u.minor_faults.to_string()).unwrap_or_default(),
+                u.map(|u| u.major_faults.to_string()).unwrap_or_default(),
+            ]);
+        }
+        if with_metric {
+            fields.push(run.metric.map(|m| m.to_string()).unwrap_or_default());
+        }
         out.push_str(&fields.join(","));
         out.push('\n');
     }

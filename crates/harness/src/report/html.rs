@@ -27,7 +27,7 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = r#"
+pub(super) const STYLE: &str = r#"
 body { font-family: sans-serif; font-size: 15px; line-height: 1.45; color: #1a1a1a; margin: 0 auto; padding: 1.5em 2em 3em; max-width: 1200px; }
 h1 { font-size: 1.7em; margin: 0 0 0.2em; }
 h2 { font-size: 1.3em; margin: 1.8em 0 0.5em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
@@ -83,7 +83,7 @@ fn header(out: &mut String, summary: &Summary) {
         let _ = write!(
             out,
             "<th><span class=\"swatch\" style=\"background:{}\"></span>{}</th>",
-            css(color(summary, b)),
+            css(color(&summary.backends, b)),
             escape(b)
         );
     }
@@ -397,7 +397,7 @@ pub fn render_html(summary: &Summary, results: &MatrixResults) -> String {
         let _ = writeln!(
             out,
             "<tr><td class=\"name\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td></tr>",
-            css(color(summary, &b.name)),
+            css(color(&summary.backends, &b.name)),
             escape(&b.name),
             escape(b.version.as_deref().unwrap_or("unknown")),
             escape(&b.description)

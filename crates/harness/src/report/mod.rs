@@ -6,10 +6,13 @@
 //! renderers only format a [`Summary`].
 
 mod charts;
+pub mod compare;
+mod compare_html;
 mod csv;
 mod format;
 mod html;
 mod markdown;
+mod recommend;
 mod summary;
 mod terminal;
 #[cfg(test)]
@@ -33,13 +36,20 @@ fn write_file(dir: &Path, name: &str, contents: &str) -> Result<(), String> {
 }
 
 /// Summarizes `results` and writes `results.csv`, `report.md` and
-/// `report.html` into `dir` (created if needed); returns the summary so the
-/// caller can print [`render_terminal`] of it.
-pub fn write_all(results: &MatrixResults, dir: &Path) -> Result<Summary, String> {
+/// `report.html` into `dir` (created if needed); returns the terminal report
+/// for the caller to print. A `compare` (results with a program) gets the
+/// per-backend report of [`compare`], a matrix the matrix report.
+pub fn write_all(results: &MatrixResults, dir: &Path) -> Result<String, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let summary = summarize(results);
     write_file(dir, "results.csv", &render_csv(results))?;
+    if results.program.is_some() {
+        let summary = compare::summarize(results);
+        write_file(dir, "report.md", &compare::render_markdown(&summary, results))?;
+        write_file(dir, "report.html", &compare_html::render_html(&summary, results))?;
+        return Ok(compare::render_terminal(&summary));
+    }
+    let summary = summarize(results);
     write_file(dir, "report.md", &render_markdown(&summary, results))?;
     write_file(dir, "report.html", &render_html(&summary, results))?;
-    Ok(summary)
+    Ok(render_terminal(&summary))
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::numbers::{geometric_mean, median, Spread};
+use crate::numbers::{median, Spread};
 use crate::results::{MatrixResults, RunStatus};
 
 /// Name of the baseline backend every ratio is relative to.
@@ -280,7 +280,7 @@ pub fn summarize(results: &MatrixResults) -> Summary {
         })
         .collect();
 
-    let recommendation = recommend(&rows, &backends);
+    let recommendation = super::recommend::recommend(&rows, &backends);
     Summary {
         started: results.started.clone(),
         mode: results.mode.clone(),
@@ -390,156 +390,4 @@ fn build_row(
         baseline,
         best,
     }
-}
-
-/// Sorts scores by value, best first (`descending`) or smallest first.
-fn sorted(mut scores: Vec<Score>, descending: bool) -> Vec<Score> {
-    scores.sort_by(|a, b| {
-        if descending {
-            b.value.total_cmp(&a.value)
-        } else {
-            a.value.total_cmp(&b.value)
-        }
-    });
-    scores
-}
-
-/// Geometric mean per compared backend of `metric(cell) / base(row)` over `rows`.
-fn rank(
-    rows: &[&Row],
-    compared: &[usize],
-    backends: &[String],
-    metric: impl Fn(&Cell) -> Option<f64>,
-    baseline_index: Option<usize>,
-    descending: bool,
-) -> Vec<Score> {
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); compared.len()];
-    for row in rows {
-        let values: Vec<f64> = compared
-            .iter()
-            .filter_map(|&i| metric(&row.cells[i]))
-            .collect();
-        if values.len() != compared.len() {
-            continue;
-        }
-        let base = match baseline_index {
-            Some(b) => metric(&row.cells[b]),
-            None => geometric_mean(&values),
-        };
-        let Some(base) = base.filter(|b| *b > 0.0) else {
-            continue;
-        };
-        for (k, v) in values.iter().enumerate() {
-            ratios[k].push(v / base);
-        }
-    }
-    let scores = compared
-        .iter()
-        .zip(&ratios)
-        .filter_map(|(&i, r)| {
-            geometric_mean(r).map(|value| Score {
-                backend: backends[i].clone(),
-                value,
-            })
-        })
-        .collect();
-    sorted(scores, descending)
-}
-
-/// Chooses the backends and rows to compare and ranks them.
-fn recommend(all_rows: &[Row], backends: &[String]) -> Recommendation {
-    let mut rec = Recommendation::default();
-    // Rows where no backend produced data (a workload that fails everywhere)
-    // say nothing about the backends; the failure list reports them.
-    let rows: Vec<Row> = all_rows
-        .iter()
-        .filter(|r| r.cells.iter().any(|c| c.state.has_data()))
-        .cloned()
-        .collect();
-    let rows = rows.as_slice();
-    if rows.is_empty() {
-        return rec;
-    }
-    // A backend with data in fewer than half of the rows would shrink the
-    // comparison to almost nothing: leave it out and say so.
-    let mut compared = Vec::new();
-    for (i, name) in backends.iter().enumerate() {
-        let covered = rows.iter().filter(|r| r.cells[i].state.has_data()).count();
-        if covered * 2 >= rows.len() && covered > 0 {
-            compared.push(i);
-        } else {
-            rec.excluded.push((
-                name.clone(),
-                format!("data in only {covered} of {} rows", rows.len()),
-            ));
-        }
-    }
-    rec.compared = compared.iter().map(|&i| backends[i].clone()).collect();
-    let baseline_index = compared.iter().copied().find(|&i| backends[i] == BASELINE);
-    rec.relative_to_system = baseline_index.is_some();
-
-    let mut used: Vec<&Row> = Vec::new();
-    for row in rows {
-        let missing: Vec<String> = compared
-            .iter()
-            .filter(|&&i| !row.cells[i].state.has_data())
-            .map(|&i| {
-                let c = &row.cells[i];
-                format!(
-                    "{} {}",
-                    c.backend,
-                    super::format::state_word(c.state).to_lowercase()
-                )
-            })
-            .collect();
-        if missing.is_empty() {
-            used.push(row);
-        } else {
-            rec.rows_skipped
-                .push((row.label.clone(), missing.join(", ")));
-        }
-    }
-    rec.rows_used = used.len();
-    if compared.len() < 2 || used.is_empty() {
-        return rec;
-    }
-
-    rec.overall = rank(
-        &used,
-        &compared,
-        backends,
-        |c| c.throughput.map(|t| t.median),
-        baseline_index,
-        true,
-    );
-    rec.memory = rank(
-        &used,
-        &compared,
-        backends,
-        |c| c.peak_rss,
-        baseline_index,
-        false,
-    );
-    let mut classes: Vec<&str> = Vec::new();
-    for row in &used {
-        if !classes.contains(&row.class.as_str()) {
-            classes.push(&row.class);
-        }
-    }
-    for class in classes {
-        let class_rows: Vec<&Row> = used.iter().copied().filter(|r| r.class == class).collect();
-        rec.by_class.push(ClassRanking {
-            class: class.to_string(),
-            rows: class_rows.len(),
-            ranking: rank(
-                &class_rows,
-                &compared,
-                backends,
-                |c| c.throughput.map(|t| t.median),
-                baseline_index,
-                true,
-            ),
-        });
-    }
-    rec
 }

@@ -116,7 +116,8 @@ fn sample_report() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/report-sample");
     let dir = dir.as_path();
     let results = sample();
-    let summary = write_all(&results, dir).unwrap();
+    write_all(&results, dir).unwrap();
+    let summary = summarize(&results);
     std::fs::write(dir.join("terminal.txt"), terminal::render(&summary, false)).unwrap();
     std::fs::write(
         dir.join("terminal-ansi.txt"),

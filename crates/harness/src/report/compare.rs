@@ -1,0 +1,426 @@
+//! The report of a `compare`: one program, one row per backend — wall time,
+//! CPU time, peak RSS and page faults with their min–max spreads, each
+//! relative to the system allocator — and the recommendation for this
+//! program: fastest, leanest, and plainly when the leader's spread overlaps
+//! the runner-up's, so that the difference is within noise.
+
+use std::fmt::Write as _;
+
+use super::format::{mib, ratio, state_word};
+use super::summary::{CellState, Failure, BASELINE};
+use crate::numbers::{median, Spread};
+use crate::results::{MatrixResults, RunStatus};
+
+/// One backend's numbers over its successful runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendRow {
+    /// Backend name.
+    pub backend: String,
+    /// What the row has to show.
+    pub state: CellState,
+    /// Runs recorded.
+    pub reps: usize,
+    /// Runs that succeeded.
+    pub ok: usize,
+    /// Wall time in seconds.
+    pub wall: Option<Spread>,
+    /// The system allocator's median wall time ÷ this backend's (higher is faster).
+    pub speed: Option<f64>,
+    /// User CPU seconds.
+    pub user: Option<Spread>,
+    /// System CPU seconds.
+    pub system: Option<Spread>,
+    /// Peak RSS in bytes.
+    pub rss: Option<Spread>,
+    /// Median peak RSS ÷ the system allocator's.
+    pub rss_relative: Option<f64>,
+    /// Median minor page faults.
+    pub minor_faults: Option<f64>,
+    /// Median major page faults.
+    pub major_faults: Option<f64>,
+    /// The program's own figure.
+    pub metric: Option<Spread>,
+}
+
+/// Everything the compare renderers need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareSummary {
+    /// The program's name.
+    pub label: String,
+    /// The command line as run.
+    pub command: String,
+    /// How the backends were put in place (`façade`, `preload`).
+    pub method: String,
+    /// When the comparison started.
+    pub started: String,
+    /// `--metric` and whether larger is better, when given.
+    pub metric: Option<(String, bool)>,
+    /// One row per backend, the system allocator first.
+    pub rows: Vec<BackendRow>,
+    /// Every run that did not succeed.
+    pub failures: Vec<Failure>,
+    /// The recommendation, as sentences.
+    pub recommendation: Vec<String>,
+}
+
+fn spread_of<T>(runs: &[&T], f: impl Fn(&T) -> Option<f64>) -> Option<Spread> {
+    let v: Vec<f64> = runs.iter().filter_map(|r| f(r)).collect();
+    Spread::of(&v)
+}
+
+/// Computes the per-backend statistics and the recommendation.
+pub fn summarize(results: &MatrixResults) -> CompareSummary {
+    let program = results.program.clone();
+    let mut backends: Vec<String> = results.backends.iter().map(|b| b.name.clone()).collect();
+    for r in &results.runs {
+        if !backends.contains(&r.backend) {
+            backends.push(r.backend.clone());
+        }
+    }
+    let mut rows: Vec<BackendRow> = backends
+        .iter()
+        .map(|b| {
+            let all: Vec<_> = results.runs.iter().filter(|r| r.backend == *b).collect();
+            let ok: Vec<_> = all
+                .iter()
+                .copied()
+                .filter(|r| r.status == RunStatus::Ok)
+                .collect();
+            let usage = |f: fn(&crate::process::Usage) -> f64| {
+                spread_of(&ok, move |r: &crate::results::CellRun| r.usage.as_ref().map(f))
+            };
+            let faults = |f: fn(&crate::process::Usage) -> u64| {
+                let v: Vec<f64> = ok
+                    .iter()
+                    .filter_map(|r| r.usage.as_ref().map(|u| f(u) as f64))
+                    .collect();
+                median(&v)
+            };
+            BackendRow {
+                backend: b.clone(),
+                state: if all.is_empty() {
+                    CellState::NotRun
+                } else if ok.len() == all.len() {
+                    CellState::Ok
+                } else if !ok.is_empty() {
+                    CellState::Partial
+                } else if all.iter().any(|r| r.status == RunStatus::Timeout) {
+                    CellState::Timeout
+                } else {
+                    CellState::Failed
+                },
+                reps: all.len(),
+                ok: ok.len(),
+                wall: spread_of(&ok, |r| Some(r.wall_seconds)),
+                speed: None,
+                user: usage(|u| u.user_seconds),
+                system: usage(|u| u.system_seconds),
+                rss: usage(|u| u.peak_rss_bytes as f64),
+                rss_relative: None,
+                minor_faults: faults(|u| u.minor_faults),
+                major_faults: faults(|u| u.major_faults),
+                metric: spread_of(&ok, |r| r.metric),
+            }
+        })
+        .collect();
+    let base = rows.iter().find(|r| r.backend == BASELINE).cloned();
+    for row in &mut rows {
+        if let Some(base) = &base {
+            if let (Some(b), Some(w)) = (base.wall, row.wall) {
+                row.speed = Some(b.median / w.median);
+            }
+            if let (Some(b), Some(r)) = (base.rss, row.rss) {
+                row.rss_relative = Some(r.median / b.median);
+            }
+        }
+    }
+    let metric = program
+        .as_ref()
+        .and_then(|p| p.metric.as_ref())
+        .map(|m| (m.spec.clone(), m.higher_is_better));
+    let failures = results
+        .runs
+        .iter()
+        .filter(|r| r.status != RunStatus::Ok)
+        .map(|r| Failure {
+            workload: r.workload.clone(),
+            backend: r.backend.clone(),
+            threads: r.threads,
+            rep: r.rep,
+            status: r.status,
+            error: r.error.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mut summary = CompareSummary {
+        label: results
+            .workloads
+            .first()
+            .map(|w| w.name.clone())
+            .unwrap_or_default(),
+        command: program.as_ref().map(|p| p.command.join(" ")).unwrap_or_default(),
+        method: program.as_ref().map(|p| p.method.clone()).unwrap_or_default(),
+        started: results.started.clone(),
+        metric,
+        rows,
+        failures,
+        recommendation: Vec::new(),
+    };
+    summary.recommendation = recommend(&summary);
+    summary
+}
+
+/// Seconds with three significant digits: `1.23 s`, `45.6 ms`.
+pub fn secs(s: f64) -> String {
+    if s >= 100.0 {
+        format!("{s:.0} s")
+    } else if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.1} ms", s * 1e3)
+    }
+}
+
+/// A spread as `1.23 s (1.20–1.30 s)`, each value through `f`.
+pub fn spread_text(s: &Spread, f: fn(f64) -> String) -> String {
+    format!("{} ({}–{})", f(s.median), f(s.min), f(s.max))
+}
+
+fn mib_text(b: f64) -> String {
+    format!("{} MiB", mib(b))
+}
+
+/// The leader by `key` (smaller is better when `lower`), and the sentence
+/// that names it, its margin over the runner-up and whether their spreads
+/// overlap.
+fn leader_sentence(
+    rows: &[&BackendRow],
+    what: &str,
+    key: impl Fn(&BackendRow) -> Option<Spread>,
+    lower: bool,
+    show: fn(f64) -> String,
+) -> Option<String> {
+    let mut ranked: Vec<(&BackendRow, Spread)> =
+        rows.iter().filter_map(|r| Some((*r, key(r)?))).collect();
+    if ranked.len() < 2 {
+        return None;
+    }
+    ranked.sort_by(|a, b| {
+        let o = a.1.median.total_cmp(&b.1.median);
+        if lower {
+            o
+        } else {
+            o.reverse()
+        }
+    });
+    let (first, a) = ranked[0];
+    let (second, b) = ranked[1];
+    let margin = if lower {
+        b.median / a.median
+    } else {
+        a.median / b.median
+    };
+    let mut s = format!(
+        "{what}: {} — median {} against {}'s {} ({} ahead of the runner-up)",
+        first.backend,
+        show(a.median),
+        second.backend,
+        show(b.median),
+        ratio(margin)
+    );
+    let overlapping: Vec<&str> = ranked[1..]
+        .iter()
+        .filter(|(_, x)| x.min <= a.max && a.min <= x.max)
+        .map(|(r, _)| r.backend.as_str())
+        .collect();
+    if overlapping.is_empty() {
+        s.push_str("; no other backend's min–max overlaps its own.");
+    } else {
+        let _ = write!(
+            s,
+            ". Within noise: its min–max ({}–{}) overlaps {}'s, so this run does not separate them (more --reps may).",
+            show(a.min),
+            show(a.max),
+            overlapping.join(", ")
+        );
+    }
+    Some(s)
+}
+
+fn recommend(s: &CompareSummary) -> Vec<String> {
+    let mut lines = Vec::new();
+    let usable: Vec<&BackendRow> = s.rows.iter().filter(|r| r.state.has_data()).collect();
+    if usable.len() < 2 {
+        lines.push(format!(
+            "No recommendation: {} of {} backends produced results.",
+            usable.len(),
+            s.rows.len()
+        ));
+    } else {
+        if let Some((spec, higher)) = &s.metric {
+            lines.extend(leader_sentence(
+                &usable,
+                &format!("Best by the program's own figure ({spec}, {} is better)", if *higher { "higher" } else { "lower" }),
+                |r| r.metric,
+                !higher,
+                super::format::si,
+            ));
+        }
+        lines.extend(leader_sentence(&usable, "Fastest (wall time)", |r| r.wall, true, secs));
+        lines.extend(leader_sentence(&usable, "Leanest (peak RSS)", |r| r.rss, true, mib_text));
+    }
+    for r in &s.rows {
+        if !r.state.has_data() {
+            lines.push(format!(
+                "{}: {} in all {} runs (see Failures).",
+                r.backend,
+                state_word(r.state),
+                r.reps
+            ));
+        } else if r.state == CellState::Partial {
+            lines.push(format!(
+                "{}: {} of {} runs failed; its numbers use the rest.",
+                r.backend,
+                r.reps - r.ok,
+                r.reps
+            ));
+        }
+    }
+    lines
+}
+
+/// The table's cells for one backend row.
+fn cells(r: &BackendRow, with_metric: bool) -> Vec<String> {
+    let or_state = |v: Option<String>| v.unwrap_or_else(|| state_word(r.state).to_owned());
+    let mut c = vec![
+        r.backend.clone(),
+        or_state(r.wall.map(|w| spread_text(&w, secs))),
+        r.speed.map(ratio).unwrap_or_default(),
+        or_state(r.user.map(|u| secs(u.median))),
+        or_state(r.system.map(|u| secs(u.median))),
+        or_state(r.rss.map(|u| spread_text(&u, mib))),
+        r.rss_relative.map(ratio).unwrap_or_default(),
+        r.minor_faults.map(|f| format!("{f:.0}")).unwrap_or_default(),
+        format!("{}/{}", r.ok, r.reps),
+    ];
+    if with_metric {
+        c.insert(3, r.metric.map(|m| spread_text(&m, super::format::si)).unwrap_or_default());
+    }
+    c
+}
+
+fn header(with_metric: bool) -> Vec<&'static str> {
+    let mut h = vec![
+        "backend",
+        "wall (min–max)",
+        "speed",
+        "user CPU",
+        "sys CPU",
+        "peak RSS MiB (min–max)",
+        "RSS",
+        "minor faults",
+        "runs ok",
+    ];
+    if with_metric {
+        h.insert(3, "metric (min–max)");
+    }
+    h
+}
+
+/// The terminal report: the table (speed and RSS relative to system) and the
+/// recommendation.
+pub fn render_terminal(s: &CompareSummary) -> String {
+    let with_metric = s.metric.is_some();
+    let head = header(with_metric);
+    let rows: Vec<Vec<String>> = s.rows.iter().map(|r| cells(r, with_metric)).collect();
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([head[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let mut out = format!(
+        "allocmux compare — {} ({}), started {}\n\n",
+        s.command, s.method, s.started
+    );
+    out.push_str("speed = system's median wall time ÷ the backend's; RSS = median peak RSS ÷ system's\n");
+    out.push_str(&line(head.iter().map(|h| h.to_string()).collect()));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(r));
+        out.push('\n');
+    }
+    out.push_str("\nRecommendation\n");
+    for l in &s.recommendation {
+        let _ = writeln!(out, "  {l}");
+    }
+    out
+}
+
+/// `report.md` of a compare.
+pub fn render_markdown(s: &CompareSummary, results: &MatrixResults) -> String {
+    let with_metric = s.metric.is_some();
+    let m = &results.machine;
+    let mut out = format!("# allocmux compare: `{}`\n\n", s.command.replace('`', "'"));
+    let _ = writeln!(out, "- **Date:** {}", s.started);
+    let _ = writeln!(out, "- **Backends put in place by:** {}", s.method);
+    let _ = writeln!(
+        out,
+        "- **Machine:** {}, {} logical CPUs, {}; {}; {}",
+        m.cpu_model,
+        m.cores,
+        super::format::bytes(m.memory_bytes),
+        m.os,
+        m.rustc
+    );
+    out.push_str("\n## Recommendation\n\n");
+    for l in &s.recommendation {
+        let _ = writeln!(out, "- {l}");
+    }
+    out.push_str("\n## Per backend\n\nMedians over the successful runs, min–max in parentheses; speed = system's median wall time ÷ the backend's (higher is faster), RSS = median peak RSS ÷ system's.\n\n");
+    let head = header(with_metric);
+    let _ = writeln!(out, "| {} |", head.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
+    for r in &s.rows {
+        let _ = writeln!(out, "| {} |", cells(r, with_metric).join(" | "));
+    }
+    out.push_str("\n## Failures\n\n");
+    if s.failures.is_empty() {
+        out.push_str("None: every run succeeded.\n");
+    }
+    for f in &s.failures {
+        let _ = writeln!(
+            out,
+            "- {} run {}: {} — {}",
+            f.backend,
+            f.rep,
+            super::format::status_word(f.status),
+            f.error.replace('\n', " ")
+        );
+    }
+    if let Some(p) = &results.program {
+        out.push_str("\n## What proves each backend\n\n");
+        for e in &p.evidence {
+            let _ = writeln!(
+                out,
+                "- **{}**: allocmux compiled with features [{}]; the program said `{}`",
+                e.backend,
+                e.facade_features.join(", "),
+                e.banner.as_deref().unwrap_or("(no run succeeded)")
+            );
+        }
+    }
+    out
+}
