@@ -123,7 +123,11 @@ const ENABLED: usize = {
 const MESSAGE_CAPACITY: usize = 1024;
 
 /// Appends `s` to `buf` at `len`, at compile time.
-const fn push(mut buf: [u8; MESSAGE_CAPACITY], mut len: usize, s: &str) -> ([u8; MESSAGE_CAPACITY], usize) {
+const fn push(
+    mut buf: [u8; MESSAGE_CAPACITY],
+    mut len: usize,
+    s: &str,
+) -> ([u8; MESSAGE_CAPACITY], usize) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() && len < MESSAGE_CAPACITY {

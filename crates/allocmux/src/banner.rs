@@ -31,6 +31,11 @@ pub(crate) fn with_global_block(test: impl FnOnce(*mut u8) -> Option<bool>) -> O
     if p.is_null() {
         return None;
     }
+    // An allocation whose pointer is never used may be removed by the
+    // optimiser (Rust lets it elide allocator calls): use it.
+    let p = std::hint::black_box(p);
+    // SAFETY: `p` points to `PROBE_SIZE` writable bytes.
+    unsafe { p.write_volatile(1) };
     let answer = test(p);
     // SAFETY: `p` came from the global allocator with `layout`.
     unsafe { std::alloc::dealloc(p, layout) };

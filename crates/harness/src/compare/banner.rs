@@ -70,7 +70,10 @@ pub fn verify(stderr: &str, pid: u32, backend: &str) -> Result<String, String> {
         } else {
             format!(
                 "no `allocmux:` line from the process started (pid {pid}); lines seen: {}",
-                all.iter().map(|b| b.line.as_str()).collect::<Vec<_>>().join(" | ")
+                all.iter()
+                    .map(|b| b.line.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             )
         });
     };
@@ -102,10 +105,16 @@ mod tests {
             verify(err, 42, "mimalloc").unwrap(),
             "allocmux: backend=mimalloc global=yes pid=42"
         );
-        assert!(verify(err, 42, "jemalloc").unwrap_err().contains("allocates with mimalloc"));
-        assert!(verify(err, 7, "slab").unwrap_err().contains("#[global_allocator]"));
+        assert!(verify(err, 42, "jemalloc")
+            .unwrap_err()
+            .contains("allocates with mimalloc"));
+        assert!(verify(err, 7, "slab")
+            .unwrap_err()
+            .contains("#[global_allocator]"));
         assert!(verify(err, 99, "slab").unwrap_err().contains("pid 99"));
-        assert!(verify("plain output", 1, "slab").unwrap_err().contains("no `allocmux:` line"));
+        assert!(verify("plain output", 1, "slab")
+            .unwrap_err()
+            .contains("no `allocmux:` line"));
         assert_eq!(strip(err), "noise");
     }
 }

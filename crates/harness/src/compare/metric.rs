@@ -62,8 +62,12 @@ mod tests {
 
     #[test]
     fn json_fields_and_patterns_find_the_last_value() {
-        let out = "starting\n{\"ops_per_sec\": 10}\n{\"other\": 1}\n{\"ops_per_sec\": 12.5}\ndone\n";
-        assert_eq!(Metric::parse("json:ops_per_sec").unwrap().find(out), Some(12.5));
+        let out =
+            "starting\n{\"ops_per_sec\": 10}\n{\"other\": 1}\n{\"ops_per_sec\": 12.5}\ndone\n";
+        assert_eq!(
+            Metric::parse("json:ops_per_sec").unwrap().find(out),
+            Some(12.5)
+        );
         assert_eq!(Metric::parse("ops_per_sec").unwrap().find(out), Some(12.5));
         assert_eq!(Metric::parse("json:missing").unwrap().find(out), None);
         let re = Metric::parse(r"regex:took ([0-9.]+) ms").unwrap();
@@ -73,8 +77,12 @@ mod tests {
 
     #[test]
     fn bad_specs_say_how_to_write_one() {
-        assert!(Metric::parse("regex:(").unwrap_err().contains("not a valid pattern"));
+        assert!(Metric::parse("regex:(")
+            .unwrap_err()
+            .contains("not a valid pattern"));
         assert!(Metric::parse("json:").is_err());
-        assert!(Metric::parse("what is this").unwrap_err().contains("json:FIELD"));
+        assert!(Metric::parse("what is this")
+            .unwrap_err()
+            .contains("json:FIELD"));
     }
 }

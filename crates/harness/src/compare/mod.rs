@@ -147,8 +147,14 @@ fn build_contender(project: &Project, backend: Backend, work: &Path) -> Contende
         // Symbols stay in, whatever the project's profile says: they cost
         // nothing at run time and let a profiler read the binaries.
         env: vec![("CARGO_PROFILE_RELEASE_STRIP".into(), "none".into())],
-        log: work.join("logs").join(format!("build-{}.log", backend.name())),
-        what: format!("{} `{}` with {backend}", project.target.kind(), project.target.name()),
+        log: work
+            .join("logs")
+            .join(format!("build-{}.log", backend.name())),
+        what: format!(
+            "{} `{}` with {backend}",
+            project.target.kind(),
+            project.target.name()
+        ),
     });
     let built = match built {
         Ok(b) => b,
@@ -256,7 +262,10 @@ pub fn run(args: &CompareArgs, cwd: &Path) -> Result<ExitCode, String> {
         },
         &crate::paths::facade_dir(),
     )?;
-    let mut backends = args.backends.clone().unwrap_or_else(|| Backend::ALL.to_vec());
+    let mut backends = args
+        .backends
+        .clone()
+        .unwrap_or_else(|| Backend::ALL.to_vec());
     backends.push(Backend::System);
     backends.sort();
     backends.dedup();

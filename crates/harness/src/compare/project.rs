@@ -97,7 +97,7 @@ pub fn locate(dir: &Path, choice: &TargetChoice, facade_source: &Path) -> Result
         return Err(format!(
             "no Cargo project here ({}): {}\nrun `cargo allocmux compare` inside the project whose program you want to measure, or give --manifest-path",
             dir.display(),
-            cmd::last_line(&stderr)
+            cmd::last_line(&stderr).trim_start_matches("error: ")
         ));
     }
     let meta: Metadata = serde_json::from_slice(&out.stdout)
@@ -144,7 +144,10 @@ fn pick_package<'m>(
             .copied()
             .find(|p| &p.name == name)
             .ok_or_else(|| {
-                format!("no package `{name}` in this workspace; its packages: {}", names())
+                format!(
+                    "no package `{name}` in this workspace; its packages: {}",
+                    names()
+                )
             });
     }
     // The package whose directory holds `dir` (the deepest), as Cargo itself does.
@@ -152,12 +155,20 @@ fn pick_package<'m>(
     let enclosing = members
         .iter()
         .copied()
-        .filter(|p| p.manifest_path.parent().is_some_and(|d| here.starts_with(d)))
+        .filter(|p| {
+            p.manifest_path
+                .parent()
+                .is_some_and(|d| here.starts_with(d))
+        })
         .max_by_key(|p| p.manifest_path.components().count());
     if let Some(p) = enclosing {
         return Ok(p);
     }
-    let with_bins: Vec<&Package> = members.iter().copied().filter(|p| has_executables(p)).collect();
+    let with_bins: Vec<&Package> = members
+        .iter()
+        .copied()
+        .filter(|p| has_executables(p))
+        .collect();
     match with_bins.as_slice() {
         [only] => Ok(only),
         _ => Err(format!(
@@ -290,8 +301,14 @@ mod tests {
 
     #[test]
     fn targets_are_chosen_or_listed() {
-        let p = package(&[("demo", "bin"), ("client", "example"), ("lib", "lib")], &[]);
-        assert_eq!(pick_target(&p, None).unwrap(), TargetKind::Bin("demo".into()));
+        let p = package(
+            &[("demo", "bin"), ("client", "example"), ("lib", "lib")],
+            &[],
+        );
+        assert_eq!(
+            pick_target(&p, None).unwrap(),
+            TargetKind::Bin("demo".into())
+        );
         let e = pick_target(&p, Some(&TargetKind::Bin("nosuch".into()))).unwrap_err();
         assert!(
             e.contains("no bin `nosuch`")
@@ -316,7 +333,9 @@ mod tests {
             "{e}"
         );
         let fixed = package(&[("demo", "bin")], &[("allocmux", &["mimalloc"])]);
-        assert!(facade_dependency(&fixed, src).unwrap_err().contains("`mimalloc`"));
+        assert!(facade_dependency(&fixed, src)
+            .unwrap_err()
+            .contains("`mimalloc`"));
         let ok = package(&[("demo", "bin")], &[("allocmux", &["stats"])]);
         assert_eq!(facade_dependency(&ok, src).unwrap(), "allocmux");
     }

@@ -87,7 +87,9 @@ pub fn summarize(results: &MatrixResults) -> CompareSummary {
                 .filter(|r| r.status == RunStatus::Ok)
                 .collect();
             let usage = |f: fn(&crate::process::Usage) -> f64| {
-                spread_of(&ok, move |r: &crate::results::CellRun| r.usage.as_ref().map(f))
+                spread_of(&ok, move |r: &crate::results::CellRun| {
+                    r.usage.as_ref().map(f)
+                })
             };
             let faults = |f: fn(&crate::process::Usage) -> u64| {
                 let v: Vec<f64> = ok
@@ -157,8 +159,14 @@ pub fn summarize(results: &MatrixResults) -> CompareSummary {
             .first()
             .map(|w| w.name.clone())
             .unwrap_or_default(),
-        command: program.as_ref().map(|p| p.command.join(" ")).unwrap_or_default(),
-        method: program.as_ref().map(|p| p.method.clone()).unwrap_or_default(),
+        command: program
+            .as_ref()
+            .map(|p| p.command.join(" "))
+            .unwrap_or_default(),
+        method: program
+            .as_ref()
+            .map(|p| p.method.clone())
+            .unwrap_or_default(),
         started: results.started.clone(),
         metric,
         rows,
@@ -189,9 +197,9 @@ fn mib_text(b: f64) -> String {
     format!("{} MiB", mib(b))
 }
 
-/// The leader by `key` (smaller is better when `lower`), and the sentence
-/// that names it, its margin over the runner-up and whether their spreads
-/// overlap.
+/// The sentence on the leader by `key` (smaller is better when `lower`): by
+/// how much it beats the runner-up, and whether that is within noise (its
+/// min–max overlaps another backend's).
 fn leader_sentence(
     rows: &[&BackendRow],
     what: &str,
@@ -214,36 +222,53 @@ fn leader_sentence(
     });
     let (first, a) = ranked[0];
     let (second, b) = ranked[1];
-    let margin = if lower {
-        b.median / a.median
+    let gain = if lower {
+        1.0 - a.median / b.median
     } else {
-        a.median / b.median
+        a.median / b.median - 1.0
     };
     let mut s = format!(
-        "{what}: {} — median {} against {}'s {} ({} ahead of the runner-up)",
+        "{what}: {}, median {} — {:.1} % better than the runner-up, {} ({}).",
         first.backend,
         show(a.median),
+        gain * 100.0,
         second.backend,
-        show(b.median),
-        ratio(margin)
+        show(b.median)
     );
     let overlapping: Vec<&str> = ranked[1..]
         .iter()
         .filter(|(_, x)| x.min <= a.max && a.min <= x.max)
         .map(|(r, _)| r.backend.as_str())
         .collect();
-    if overlapping.is_empty() {
-        s.push_str("; no other backend's min–max overlaps its own.");
-    } else {
+    if overlapping.len() + 1 == ranked.len() {
         let _ = write!(
             s,
-            ". Within noise: its min–max ({}–{}) overlaps {}'s, so this run does not separate them (more --reps may).",
+            " Within noise: its min–max ({}–{}) overlaps every other backend's, so on this measure the backends cannot be told apart at {} runs each.",
             show(a.min),
             show(a.max),
-            overlapping.join(", ")
+            first.ok
         );
+    } else if !overlapping.is_empty() {
+        let _ = write!(
+            s,
+            " Within noise of {}: their min–max ranges overlap its own ({}–{}); more --reps may separate them.",
+            join_names(&overlapping),
+            show(a.min),
+            show(a.max)
+        );
+    } else {
+        s.push_str(" No other backend's min–max overlaps its own.");
     }
     Some(s)
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_names(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 fn recommend(s: &CompareSummary) -> Vec<String> {
@@ -259,14 +284,29 @@ fn recommend(s: &CompareSummary) -> Vec<String> {
         if let Some((spec, higher)) = &s.metric {
             lines.extend(leader_sentence(
                 &usable,
-                &format!("Best by the program's own figure ({spec}, {} is better)", if *higher { "higher" } else { "lower" }),
+                &format!(
+                    "Best by the program's own figure ({spec}, {} is better)",
+                    if *higher { "higher" } else { "lower" }
+                ),
                 |r| r.metric,
                 !higher,
                 super::format::si,
             ));
         }
-        lines.extend(leader_sentence(&usable, "Fastest (wall time)", |r| r.wall, true, secs));
-        lines.extend(leader_sentence(&usable, "Leanest (peak RSS)", |r| r.rss, true, mib_text));
+        lines.extend(leader_sentence(
+            &usable,
+            "Fastest (wall time)",
+            |r| r.wall,
+            true,
+            secs,
+        ));
+        lines.extend(leader_sentence(
+            &usable,
+            "Leanest (peak RSS)",
+            |r| r.rss,
+            true,
+            mib_text,
+        ));
     }
     for r in &s.rows {
         if !r.state.has_data() {
@@ -299,11 +339,18 @@ fn cells(r: &BackendRow, with_metric: bool) -> Vec<String> {
         or_state(r.system.map(|u| secs(u.median))),
         or_state(r.rss.map(|u| spread_text(&u, mib))),
         r.rss_relative.map(ratio).unwrap_or_default(),
-        r.minor_faults.map(|f| format!("{f:.0}")).unwrap_or_default(),
+        r.minor_faults
+            .map(|f| format!("{f:.0}"))
+            .unwrap_or_default(),
         format!("{}/{}", r.ok, r.reps),
     ];
     if with_metric {
-        c.insert(3, r.metric.map(|m| spread_text(&m, super::format::si)).unwrap_or_default());
+        c.insert(
+            3,
+            r.metric
+                .map(|m| spread_text(&m, super::format::si))
+                .unwrap_or_default(),
+        );
     }
     c
 }
@@ -355,7 +402,9 @@ pub fn render_terminal(s: &CompareSummary) -> String {
         "allocmux compare — {} ({}), started {}\n\n",
         s.command, s.method, s.started
     );
-    out.push_str("speed = system's median wall time ÷ the backend's; RSS = median peak RSS ÷ system's\n");
+    out.push_str(
+        "speed = system's median wall time ÷ the backend's; RSS = median peak RSS ÷ system's\n",
+    );
     out.push_str(&line(head.iter().map(|h| h.to_string()).collect()));
     out.push('\n');
     for r in rows {

@@ -61,7 +61,11 @@ fn chart(out: &mut String, svg: Result<String, String>) {
             let _ = writeln!(out, "<div class=\"chart\">\n{svg}\n</div>");
         }
         Err(e) => {
-            let _ = writeln!(out, "<p class=\"note\">Chart unavailable: {}</p>", escape(&e));
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">Chart unavailable: {}</p>",
+                escape(&e)
+            );
         }
     }
 }
@@ -97,7 +101,9 @@ pub fn render_html(s: &CompareSummary, results: &MatrixResults) -> String {
         if *higher {
             speed.push(("program's figure", |r| r.metric.map(|m| m.median)));
         } else {
-            speed.push(("1 ÷ program's figure", |r| r.metric.map(|m| 1.0 / m.median)));
+            speed.push(("1 ÷ program's figure", |r| {
+                r.metric.map(|m| 1.0 / m.median)
+            }));
         }
     }
     chart(
@@ -125,7 +131,10 @@ pub fn render_html(s: &CompareSummary, results: &MatrixResults) -> String {
     let names: Vec<String> = s.rows.iter().map(|r| r.backend.clone()).collect();
     for r in &s.rows {
         let miss = || format!("<td class=\"bad\">{}</td>", state_word(r.state));
-        let td = |v: Option<String>| v.map(|v| format!("<td>{}</td>", escape(&v))).unwrap_or_else(miss);
+        let td = |v: Option<String>| {
+            v.map(|v| format!("<td>{}</td>", escape(&v)))
+                .unwrap_or_else(miss)
+        };
         let _ = write!(
             out,
             "<tr><td class=\"name\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td>{}{}",

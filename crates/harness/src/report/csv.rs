@@ -47,10 +47,7 @@ pub fn field(s: &str) -> String {
 /// they ran; fields a repetition does not have are empty.
 pub fn render_csv(results: &MatrixResults) -> String {
     let with_usage = results.runs.iter().any(|r| r.usage.is_some());
-    let with_metric = results
-        .program
-        .as_ref()
-        .is_some_and(|p| p.metric.is_some());
+    let with_metric = results.program.as_ref().is_some_and(|p| p.metric.is_some());
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if with_usage {
         header.extend(USAGE_COLUMNS);

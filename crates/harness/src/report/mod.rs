@@ -44,8 +44,16 @@ pub fn write_all(results: &MatrixResults, dir: &Path) -> Result<String, String> 
     write_file(dir, "results.csv", &render_csv(results))?;
     if results.program.is_some() {
         let summary = compare::summarize(results);
-        write_file(dir, "report.md", &compare::render_markdown(&summary, results))?;
-        write_file(dir, "report.html", &compare_html::render_html(&summary, results))?;
+        write_file(
+            dir,
+            "report.md",
+            &compare::render_markdown(&summary, results),
+        )?;
+        write_file(
+            dir,
+            "report.html",
+            &compare_html::render_html(&summary, results),
+        )?;
         return Ok(compare::render_terminal(&summary));
     }
     let summary = summarize(results);
