@@ -12,13 +12,15 @@ use core::mem::size_of;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+use crate::checks::{self, KeySource, PageGuard, GUARD_SIZE};
+use crate::layout::PAGE_SIZE;
 use crate::list::AtomicStack;
 use crate::os;
 use crate::page::{self, Block, Page};
 use crate::segment::{
     self, find_run, page_index, pages_of, run_mask, segment_of, segment_of_page, Segment, SLOTS,
 };
-use crate::size_class::{class_size, span_pages, CLASS_COUNT, PAGE_SIZE};
+use crate::size_class::{class_size, span_pages, CLASS_COUNT};
 use crate::stats::{self, OwnedCounter};
 
 /// Free pages are purged once they stayed free this long (milliseconds). 50 ms made
@@ -55,9 +57,8 @@ pub struct Heap {
     pub slow_calls: usize,
     /// Last time purging ran.
     pub last_purge: u64,
-    /// Hardened build: generator state for the pages' free-list keys.
-    #[cfg(feature = "hardened")]
-    pub rng: u64,
+    /// Generator of the pages' free-list keys (hardened build; zero-sized otherwise).
+    pub keys: KeySource,
     /// Link in the abandoned stack.
     abandoned_next: *mut Heap,
     /// Link in the list of all heaps (set once).
@@ -72,12 +73,6 @@ static ABANDONED: AtomicStack<Heap> = AtomicStack::new();
 static ALL_HEAPS: AtomicPtr<Heap> = AtomicPtr::new(ptr::null_mut());
 
 const HEAP_MAP_SIZE: usize = (size_of::<Heap>() + 4095) & !4095;
-/// Hardened build: a guard page (`PROT_NONE`) on each side of a heap's mapping.
-const HEAP_GUARD: usize = if cfg!(feature = "hardened") {
-    os::GUARD_SIZE
-} else {
-    0
-};
 
 // ---------------------------------------------------------------------------------------
 // Fast paths
@@ -98,8 +93,7 @@ pub unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
         if !b.is_null() {
             (*page).free = page::link_next(page, b);
             (*page).used += 1;
-            #[cfg(feature = "hardened")]
-            crate::hardened::mark_allocated(b as *const u8);
+            checks::mark_allocated(b as *mut u8);
             (*heap).in_use.add((*page).block_size);
             return b as *mut u8;
         }
@@ -115,10 +109,7 @@ pub unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
 pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
     // SAFETY: the caller guarantees ownership; the block is dead to the user from now on.
     unsafe {
-        let b = p as *mut Block;
-        page::link_set(page, b, (*page).local_free);
-        (*page).local_free = b;
-        (*page).used -= 1;
+        page::push_local(page, p);
         (*heap).in_use.sub((*page).block_size);
         if (*page).used == 0 || (*page).full {
             free_local_slow(heap, page);
@@ -135,11 +126,12 @@ pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
 pub unsafe fn free_other(seg: *mut Segment, p: *mut u8) {
     // SAFETY: `p` is live; its header is valid; the owner heap is never unmapped.
     unsafe {
-        #[cfg(feature = "hardened")]
-        crate::hardened::check_free_other(p);
+        checks::check_has_owner(p, !(*seg).owner.is_null());
         if (*seg).kind == segment::KIND_LARGE {
+            crate::large::check_free(seg, p);
             crate::large::free(seg);
         } else {
+            checks::check_remote_free(p, (*seg).kind == segment::KIND_SMALL);
             debug_assert_eq!((*seg).kind, segment::KIND_SMALL);
             (*(*seg).owner).remote.push(p as *mut Block);
         }
@@ -256,8 +248,7 @@ pub unsafe fn drain_remote(heap: *mut Heap) {
             let seg = segment_of(b as *const u8);
             debug_assert_eq!((*seg).owner, heap);
             let page = segment::page_of(seg, b as *const u8);
-            #[cfg(feature = "hardened")]
-            crate::hardened::check_block_start(page, b as *const u8);
+            page::check_block_start(page, b as *const u8);
             free_local(heap, page, b as *mut u8);
             n += 1;
             b = next;
@@ -389,6 +380,7 @@ unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
         }
         let page = pages.add(idx);
         let bsize = class_size(class);
+        let capacity = (n * PAGE_SIZE) / bsize;
         ptr::write(
             page,
             Page {
@@ -396,17 +388,12 @@ unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
                 fresh,
                 block_size: bsize,
                 start: (seg as *mut u8).add(idx * PAGE_SIZE),
-                capacity: ((n * PAGE_SIZE) / bsize) as u32,
+                capacity: capacity as u32,
                 span_slots: n as u32,
+                guard: PageGuard::new(&mut (*heap).keys, bsize, capacity),
                 ..Page::EMPTY
             },
         );
-        #[cfg(feature = "hardened")]
-        {
-            (*page).key = crate::hardened::page_key(&mut (*heap).rng);
-            (*page).span_limit = (*page).capacity as usize * bsize;
-            (*page).div_magic = crate::hardened::div_magic(bsize);
-        }
         class_push(heap, page);
         page
     }
@@ -559,25 +546,19 @@ pub fn acquire() -> *mut Heap {
 }
 
 fn create() -> *mut Heap {
-    let base = os::map_aligned(HEAP_MAP_SIZE + 2 * HEAP_GUARD, 4096);
+    let base = os::map_aligned(HEAP_MAP_SIZE + 2 * GUARD_SIZE, 4096);
     if base.is_null() {
         return base as *mut Heap;
     }
-    #[cfg(feature = "hardened")]
-    // SAFETY: both guard pages lie in the fresh mapping, outside the heap.
+    let h = base.wrapping_add(GUARD_SIZE) as *mut Heap;
+    // SAFETY: the guard ranges lie in the fresh mapping, outside the heap. The heap's
+    // memory is fresh and zeroed: every field is valid as zero except the class heads,
+    // which we point at the sentinel, and the key source, which we write before
+    // publishing the heap.
     unsafe {
-        os::protect_none(base, HEAP_GUARD);
-        os::protect_none(base.add(HEAP_GUARD + HEAP_MAP_SIZE), HEAP_GUARD);
-    }
-    let h = base.wrapping_add(HEAP_GUARD) as *mut Heap;
-    // SAFETY: fresh zeroed memory: every field is valid as zero except the class heads,
-    // which we point at the sentinel before publishing the heap.
-    unsafe {
-        #[cfg(feature = "hardened")]
-        {
-            crate::hardened::init_keys();
-            (*h).rng = crate::hardened::random_seed();
-        }
+        checks::guard_range(base, GUARD_SIZE);
+        checks::guard_range(base.add(GUARD_SIZE + HEAP_MAP_SIZE), GUARD_SIZE);
+        (&raw mut (*h).keys).write(KeySource::seeded());
         for c in 0..CLASS_COUNT {
             *(*h).pages.as_mut_ptr().add(c) = page::sentinel();
         }
@@ -590,7 +571,7 @@ fn create() -> *mut Heap {
             }
         }
     }
-    stats::MAPPED.add(HEAP_MAP_SIZE + 2 * HEAP_GUARD);
+    stats::MAPPED.add(HEAP_MAP_SIZE + 2 * GUARD_SIZE);
     stats::HEAPS_CREATED.add(1);
     h
 }

@@ -98,11 +98,11 @@
 //!   the free-list structures and a whole-allocator round trip (threads, remote frees,
 //!   thread exit) on the [`os`] test arena.
 
+pub mod checks;
 pub mod diag;
-#[cfg(feature = "hardened")]
-pub mod hardened;
 pub mod heap;
 pub mod large;
+pub mod layout;
 pub mod list;
 pub mod os;
 pub mod page;
@@ -208,12 +208,9 @@ unsafe impl GlobalAlloc for SlabAlloc {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        #[cfg(feature = "hardened")]
-        // SAFETY: `check_free` dereferences nothing the registry has not vouched for.
-        unsafe {
-            hardened::check_free(ptr)
-        };
         let seg = segment::segment_of(ptr);
+        // Hardened build: `seg`'s region must be ours and live before anything is read.
+        checks::check_free(ptr, seg);
         let heap = thread::current();
         // SAFETY: `ptr` is live (caller contract), so its segment header is mapped. The
         // owner of a small segment is never null and large headers carry LARGE_OWNER,
@@ -221,8 +218,7 @@ unsafe impl GlobalAlloc for SlabAlloc {
         unsafe {
             if (*seg).owner == heap {
                 let page = segment::page_of(seg, ptr);
-                #[cfg(feature = "hardened")]
-                hardened::check_local_free(page, ptr);
+                page::check_local_free(page, ptr);
                 heap::free_local(heap, page, ptr);
             } else {
                 heap::free_other(seg, ptr);
