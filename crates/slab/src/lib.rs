@@ -100,14 +100,18 @@
 
 pub mod checks;
 pub mod diag;
+pub mod dlist;
 pub mod heap;
 pub mod large;
 pub mod layout;
+pub mod lifecycle;
 pub mod list;
 pub mod os;
 pub mod page;
+pub mod page_queue;
 pub mod segment;
 pub mod size_class;
+pub mod span;
 pub mod stats;
 pub mod sync;
 pub mod thread;
@@ -115,7 +119,7 @@ pub mod thread;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 
-pub use heap::PURGE_DELAY_MS;
+pub use span::PURGE_DELAY_MS;
 pub use stats::SlabStats;
 
 /// Whether this crate holds the real slab allocator (`true`: it does).
@@ -163,7 +167,7 @@ pub unsafe fn usable_size(ptr: *const u8) -> usize {
 
 /// A snapshot of the allocator's statistics (see [`SlabStats`]).
 pub fn stats() -> SlabStats {
-    let (in_use, remote) = heap::heap_totals();
+    let (in_use, remote) = lifecycle::heap_totals();
     SlabStats {
         mapped_bytes: stats::MAPPED.get(),
         in_use_bytes: in_use.wrapping_add(stats::LARGE_BYTES.get()),

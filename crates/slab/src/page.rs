@@ -20,6 +20,7 @@
 use core::ptr;
 
 use crate::checks::{self, PageGuard};
+use crate::dlist::impl_list_node;
 use crate::list::Link;
 
 /// A free block: its first word links to the next free block.
@@ -100,7 +101,7 @@ pub struct Page {
     pub span_slots: u32,
     /// For a non-first slot of a span: how many slots back the first one is.
     pub span_offset: u32,
-    /// Next page in the heap queue this page is on.
+    /// Next page in the heap queue this page is on ([`crate::dlist`]).
     pub next: *mut Page,
     /// Previous page in the heap queue this page is on.
     pub prev: *mut Page,
@@ -110,6 +111,8 @@ pub struct Page {
     /// zero-sized otherwise).
     pub guard: PageGuard,
 }
+
+impl_list_node!(Page, next, prev, &SENTINEL.0 as *const Page as *mut Page);
 
 impl Page {
     /// An all-zero page header (also the shape of a never-used slot in fresh memory).
@@ -137,20 +140,16 @@ impl Page {
 /// Wrapper making the read-only sentinel page shareable.
 struct SentinelPage(Page);
 // SAFETY: the sentinel is never written (the allocation fast path only writes a page
-// after seeing a non-null `free`, which the sentinel never has).
+// after seeing a non-null `free`, which the sentinel never has; list code never writes
+// through `NIL`).
 unsafe impl Sync for SentinelPage {}
 
+/// The page a heap's empty page queue points to (`<Page as ListNode>::NIL`): its `free`
+/// is null, so the fast path falls through to the slow path without a null check.
 static SENTINEL: SentinelPage = SentinelPage(Page::EMPTY);
 
-/// The sentinel page a heap's class slot points to when it has no page of that class:
-/// its `free` is null, so the fast path falls through to the slow path without a null
-/// check. It must never be written.
-#[inline(always)]
-pub fn sentinel() -> *mut Page {
-    &SENTINEL.0 as *const Page as *mut Page
-}
-
-/// Pops a block from `page`'s `free` list; null if the list is empty.
+/// Pops a block from `page`'s `free` list; null if the list is empty. The one pop of both
+/// the fast and the slow path.
 ///
 /// # Safety
 /// `page` must be a live page owned by the caller, or the sentinel.

@@ -29,6 +29,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::checks::{self, Seal, GUARD_PAGES, GUARD_SIZE};
+use crate::dlist::impl_list_node;
 use crate::heap::Heap;
 use crate::layout::{PAGE_SHIFT, PAGE_SIZE, SEGMENT_SIZE};
 use crate::list::AtomicStack;
@@ -91,7 +92,10 @@ pub struct Segment {
     pub seal: Seal,
 }
 
+// The `next` field links a segment into its heap's list and into the cache stack (never
+// both at once).
 crate::list::impl_link!(Segment, next);
+impl_list_node!(Segment, next, prev, ptr::null_mut());
 
 /// Offset of the page-header array inside slot 0.
 pub const PAGES_OFFSET: usize = (size_of::<Segment>() + 63) & !63;
