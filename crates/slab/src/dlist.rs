@@ -4,8 +4,8 @@
 //! [`crate::list::AtomicStack`]s.)
 //!
 //! ```text
-//!  head ──► node ◄──► node ◄──► node ──► nil
-//!   nil ◄───┘ prev                 next
+//!  head --> node <--> node <--> node --> NIL   (next)
+//!   NIL <-- node                               (prev of the first node)
 //! ```
 //!
 //! Every link that has no node to point to holds the node type's `NIL`: null for

@@ -5,10 +5,10 @@
 //! and of all heaps.
 //!
 //! ```text
-//!  create ──► owned by a thread ──(thread exit: abandon)──► ABANDONED stack
-//!                    ▲                                          │   ▲
-//!                    └─────────────(adopt: acquire)─────────────┘   │
-//!                                               scavenge: take all, release idle, push back
+//!  create --> owned by a thread --(thread exit: abandon)--> ABANDONED stack
+//!                    ^                                          |     ^
+//!                    +-------------(adopt: acquire)-------------+     |
+//!                                    scavenge: take all, release idle, push back
 //! ```
 //!
 //! Heaps are never unmapped, so a remote free can always push onto its owner's queue,

@@ -4,8 +4,8 @@
 //! block of theirs is freed. Owns moving pages between them and retiring empty pages.
 //!
 //! ```text
-//! heap.pages[class] ──► current page ◄──► page ◄──► page ──► sentinel
-//! heap.full         ──► full page    ◄──► full page      ──► sentinel
+//! heap.pages[class] --> current page <--> page <--> page --> sentinel
+//! heap.full         --> full page    <--> full page      --> sentinel
 //! ```
 //!
 //! Every queue is owned by the heap's owner; nothing here is shared between threads.

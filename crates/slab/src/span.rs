@@ -3,7 +3,7 @@
 //! heap's segments, and purging free slots once they stayed free for the purge delay.
 //!
 //! ```text
-//! heap.segments ──► segment ◄──► segment ──► null
+//! heap.segments --> segment <--> segment --> null
 //!                   | hdr | span | free | span (2 slots) | free ... |
 //!                           ^ carved with find_run(free_mask, n), returned with run_mask
 //! ```
