@@ -90,7 +90,8 @@ use core::ptr;
 pub use span::PURGE_DELAY_MS;
 pub use stats::SlabStats;
 
-/// Whether this crate holds the real slab allocator (`true`: it does).
+/// Leftover from the time this crate was a placeholder: always `true`. Kept only because
+/// the façade (`crates/allocmux/src/select.rs`) still reads it; remove both together.
 pub const IMPLEMENTED: bool = true;
 
 /// The slab allocator as a `GlobalAlloc` value.
