@@ -19,7 +19,7 @@
 //!   mapped: a free there is a double free) or not ours. A free whose header region is
 //!   not live aborts before anything dereferences the pointer.
 //! * **Guard pages**: a small segment's metadata slot ends in a `PROT_NONE` page and its
-//!   last slot is `PROT_NONE` (see `crate::segment`); each heap's mapping has a guard
+//!   last slot is `PROT_NONE` (see the segment module); each heap's mapping has a guard
 //!   page on both sides. Large-object headers are sealed with a keyed check value instead
 //!   ([`Seal`], see there for why).
 //!
