@@ -16,9 +16,11 @@
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::checks::{self, Seal};
+use crate::layout::SEGMENT_SIZE;
 use crate::list::AtomicStack;
 use crate::os;
-use crate::segment::{segment_of, Segment, KIND_LARGE, LARGE_OWNER, SEGMENT_SIZE};
+use crate::segment::{segment_of, Segment, KIND_LARGE, LARGE_OWNER};
 use crate::stats;
 
 /// Bytes reserved below a large object for its header (when alignment is smaller).
@@ -68,14 +70,56 @@ unsafe fn set_header(base: *mut u8, off: usize, total: usize, map_align: usize, 
                 map_align,
                 large_usable: total - off,
                 cached_at: 0,
-                #[cfg(feature = "hardened")]
-                check: 0,
+                seal: Seal::NONE,
             },
         );
-        #[cfg(feature = "hardened")]
-        {
-            (*seg).check = crate::hardened::large_header_check(seg);
-        }
+        (*seg).seal = Seal::new(sealed_fields(seg));
+    }
+}
+
+/// The header fields a [`Seal`] protects: where the mapping is, how big, how aligned, and
+/// where the object starts.
+///
+/// # Safety
+/// `seg` must be a readable large-object header.
+#[inline]
+unsafe fn sealed_fields(seg: *const Segment) -> [usize; 4] {
+    // SAFETY: per the contract.
+    unsafe {
+        [
+            (*seg).map_base as usize,
+            (*seg).map_size,
+            (*seg).map_align,
+            (*seg).large_usable,
+        ]
+    }
+}
+
+/// The first byte of the large object with header `seg`.
+///
+/// # Safety
+/// `seg` must be a readable large-object header.
+#[inline]
+unsafe fn object_start(seg: *const Segment) -> *const u8 {
+    // SAFETY: per the contract; the object ends where the mapping ends.
+    unsafe {
+        (*seg)
+            .map_base
+            .wrapping_add((*seg).map_size - (*seg).large_usable)
+    }
+}
+
+/// The checks of a large object's free (hardened build: the header is still sealed and
+/// `p` is the object's start; nothing otherwise).
+///
+/// # Safety
+/// `seg` must be the header of `p`, registered live ([`checks::check_free`]).
+#[inline]
+pub unsafe fn check_free(seg: *mut Segment, p: *const u8) {
+    // SAFETY: a registered header is mapped and readable.
+    unsafe {
+        (*seg).seal.verify(sealed_fields(seg), seg as *const u8);
+        checks::check_large_start(p, object_start(seg));
     }
 }
 
@@ -101,8 +145,7 @@ pub fn alloc(size: usize, align: usize) -> *mut u8 {
     }
     // SAFETY: `base` is a mapping of `map_size >= total > off` bytes that we own.
     unsafe { set_header(base, off, map_size, map_align, zero) };
-    #[cfg(feature = "hardened")]
-    crate::hardened::register(segment_of(base.wrapping_add(off)));
+    checks::register(segment_of(base.wrapping_add(off)));
     stats::LARGE_COUNT.add(1);
     stats::LARGE_BYTES.add(map_size - off);
     base.wrapping_add(off)
@@ -126,8 +169,7 @@ pub unsafe fn is_zero(seg: *mut Segment) -> bool {
 pub unsafe fn grow(seg: *mut Segment, p: *mut u8, new_size: usize) -> *mut u8 {
     // SAFETY: the header describes the live mapping holding `p`.
     unsafe {
-        #[cfg(feature = "hardened")]
-        crate::hardened::check_large_header(seg);
+        (*seg).seal.verify(sealed_fields(seg), seg as *const u8);
         let (base, size, align, usable) = (
             (*seg).map_base,
             (*seg).map_size,
@@ -148,24 +190,18 @@ pub unsafe fn grow(seg: *mut Segment, p: *mut u8, new_size: usize) -> *mut u8 {
         // Forget the old region before `mremap` gives it back: once the kernel has it,
         // another thread may map a segment there and register it, and a late
         // unregister would erase that entry (its frees would then abort as foreign).
-        #[cfg(feature = "hardened")]
-        crate::hardened::unregister(seg);
+        checks::unregister(seg);
         let nb = os::remap(base, size, total, align);
         if nb.is_null() {
-            #[cfg(feature = "hardened")]
-            crate::hardened::register(seg);
+            checks::register(seg);
             return nb;
         }
         let nseg = segment_of(nb.add(off));
-        #[cfg(feature = "hardened")]
-        crate::hardened::register(nseg);
+        checks::register(nseg);
         (*nseg).map_base = nb;
         (*nseg).map_size = total;
         (*nseg).large_usable = total - off;
-        #[cfg(feature = "hardened")]
-        {
-            (*nseg).check = crate::hardened::large_header_check(nseg);
-        }
+        (*nseg).seal = Seal::new(sealed_fields(nseg));
         stats::MAPPED.add(total - size);
         stats::LARGE_BYTES.add(total - off - usable);
         nb.add(off)
@@ -191,8 +227,7 @@ pub unsafe fn free(seg: *mut Segment) {
             return;
         }
         stats::MAPPED.sub(size);
-        #[cfg(feature = "hardened")]
-        crate::hardened::unregister(seg);
+        checks::unregister(seg);
         os::unmap(base, size, align);
     }
 }
@@ -212,8 +247,7 @@ unsafe fn cache_put(base: *mut u8, size: usize) -> bool {
         return false;
     }
     let seg = base as *mut Segment;
-    #[cfg(feature = "hardened")]
-    crate::hardened::mark_cached(seg);
+    checks::mark_cached(seg);
     // SAFETY: the mapping is ours and unused; its first page can hold a header.
     unsafe {
         ptr::write(
@@ -233,8 +267,7 @@ unsafe fn cache_put(base: *mut u8, size: usize) -> bool {
                 map_align: SEGMENT_SIZE,
                 large_usable: 0,
                 cached_at: os::now_ms(),
-                #[cfg(feature = "hardened")]
-                check: 0,
+                seal: Seal::NONE,
             },
         );
         CACHE.push(seg);
@@ -285,8 +318,7 @@ fn cache_take(total: usize) -> Option<(*mut u8, usize, bool)> {
         if size >= total {
             return Some((base, size, zero != 0));
         }
-        #[cfg(feature = "hardened")]
-        crate::hardened::unregister(pick);
+        checks::unregister(pick);
         let nb = os::remap(base, size, total, SEGMENT_SIZE);
         if nb.is_null() {
             stats::MAPPED.sub(size);
@@ -350,8 +382,7 @@ pub fn cache_maintain(delay: u64, flush: bool) {
                 CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
                 CACHE_BYTES.fetch_sub(size, Ordering::Relaxed);
                 stats::MAPPED.sub(size);
-                #[cfg(feature = "hardened")]
-                crate::hardened::unregister(cur);
+                checks::unregister(cur);
                 os::unmap(base, size, SEGMENT_SIZE);
             } else {
                 if (*cur).fresh_mask == 0 && now.wrapping_sub((*cur).cached_at) >= delay {

@@ -1,113 +1,85 @@
 //! allocmux's own general-purpose allocator: thread-caching size classes in the style of
 //! mimalloc, written from scratch.
 //!
-//! # Design
+//! ```text
+//!  segment: 4 MiB, 4 MiB-aligned, 64 slots of 64 KiB; any pointer p finds its segment
+//!  as (p - 1) & !(4 MiB - 1), and its page by indexing the header array with p's slot
+//! +--------------------+------------------+------------------------+----------+-----
+//! | slot 0             | slot 1           | slots 2..=3            | slot 4   | ...
+//! | Segment header     | span of 1 page,  | span of 2 pages,       | free     |
+//! | Page header x 64 --+-> class 48 B:    |  one 80 KiB block      | (purged  |
+//! |  (one per slot)    | [blk][blk][blk]..| [block              ]  |  later)  |
+//! +--------------------+------------------+------------------------+----------+-----
+//!  Page (span header): free -> blk -> blk -> null    allocation pops here
+//!                      local_free -> blk -> null     the owner's frees
+//!  Heap (one per thread): a page queue per class (first = current page), a full
+//!                      queue, its segments, and a remote queue <- other threads' frees
+//! ```
 //!
-//! * **Size classes** ([`size_class`]): 112 classes, all multiples of 8:
-//!   8, 16, …, 64, then 8 classes per doubling (`2^k + j·2^(k-3)`, j = 1..=8) up to
-//!   512 KiB. A request `r > 64` gets a block `< r · 1.125` (internal waste < 12.5 %).
-//!   Blocks up to 64 KiB live in 64 KiB single-page spans (at least 8 blocks each up to
-//!   8 KiB); bigger (medium) blocks get a span of the fewest pages that hold one block, so
-//!   a freed medium block's pages return to the segment at once for any class to reuse.
-//!   Requests above 512 KiB, or aligned above 64 KiB, are **large objects**
-//!   ([`large`]): one `mmap` each (aligned as asked — 2 MiB and beyond work), returned
-//!   on free through a cache (≤ 16 mappings, ≤ 128 MiB, purged after the delay,
-//!   unmapped beyond the limits); `realloc` growth moves their pages with `mremap`.
-//! * **Segments and pages** ([`segment`], [`page`]):
-//!   4 MiB-aligned segments (mapped 2× and trimmed) split into 64 slots of 64 KiB; slot 0
-//!   holds the segment header and the 64 page headers. `dealloc` finds the segment by
-//!   masking the pointer (`(p - 1) & !(4 MiB - 1)`) and the page by indexing the header
-//!   array (one back-offset hop for multi-page spans): constant time, no search. Large
-//!   objects carry the same header at that address, so the same mask finds them.
-//! * **Per-thread heaps** ([`heap`], [`thread`]): each
-//!   thread owns a heap (in its own OS mapping, never from the global allocator) with a
-//!   current page per class. Same-thread malloc = TLS heap → class via a 129-entry table →
-//!   pop the page's `free` list; same-thread free = mask → compare the segment's owner
-//!   heap with the TLS heap → push on the page's `local_free`. No lock and no atomic
-//!   read-modify-write on either path (the bytes-in-use counter is a single-writer
-//!   relaxed load + store); everything else is `#[cold]`.
-//! * **Remote frees: message passing (snmalloc-style), not per-page sharding.** A free
-//!   from another thread is pushed with one CAS onto the *owner heap's* remote queue
-//!   ([`list::AtomicStack`]); the owner takes the whole queue
-//!   with one swap on its slow path and frees the blocks locally. Chosen because the
-//!   owner then sees every remote free itself, so a full page that receives remote frees
-//!   is moved back to its class list without mimalloc's "delayed free" handshake, and the
-//!   hand-over at thread exit reduces to handing over one heap — no per-page atomic
-//!   state can race with abandonment. A segment changes owner only while it is empty
-//!   (no live block, so no remote free can be heading for it), and heaps are never
-//!   unmapped, so a remote pusher can never write into freed or reassigned memory.
-//! * **Thread exit** ([`thread`]): a `pthread_key_create` destructor
-//!   (registered once through an atomic state machine, and eagerly from `.init_array`)
-//!   releases the heap's idle memory (remote frees, empty pages, empty segments) and
-//!   pushes the heap on a global lock-free abandoned stack. New threads **adopt**
-//!   abandoned heaps before creating new ones, so thousands of short-lived threads reuse
-//!   a bounded set of heaps (at most the peak number of live threads, plus a few from
-//!   races); threads that need a new segment (and every 4096 slow-path calls)
-//!   **scavenge** the abandoned heaps that have pending remote frees or unpurged pages.
-//!   Frees that arrive after a heap was abandoned (from any thread, including the exiting
-//!   thread's later TLS destructors) take the remote path.
-//! * **Returning memory**: a page whose last block is freed gives its span back to the
-//!   segment at once (except the one current page of its class); free slots are purged
-//!   with `madvise(MADV_DONTNEED)` once they stayed free for 500 ms (checked on the
-//!   owner's slow path, so an idle thread keeps its memory until it next allocates or
-//!   calls [`collect`]); a heap keeps at most one empty segment; further empty segments
-//!   go to a process-wide cache of at most 16 (their pages purged after the delay) and
-//!   are unmapped beyond that. Purged and freshly mapped memory is known to be zero,
-//!   which `alloc_zeroed` uses to skip the memset (small blocks carved from such pages,
-//!   and large objects from a fresh or purged mapping).
-//! * **No allocation, no panic inside the allocator**: the thread-local is a
-//!   `const`-initialised `Cell<*mut Heap>` (no `Drop`, so no TLS destructor is
-//!   registered); metadata comes from `mmap`; errors return null; indexing is either
-//!   checked (`get`) or proven in range.
-//! * **Fork safety without `pthread_atfork`**: the allocator has no lock. Shared state is
-//!   changed only by single atomic instructions (CAS/swap), so a fork can never observe a
-//!   lock held by a thread that does not exist in the child. The only spin (thread-exit
-//!   key creation) completes in an `.init_array` constructor before `main`. In the child,
-//!   heaps of threads that did not survive the fork are simply never reused (their memory
-//!   stays mapped, as in mimalloc).
-//! * **OS layer** ([`os`]): the only module that calls `mmap`/`mremap`/`madvise`/
-//!   `munmap`; under Miri it switches to a test arena on `std::alloc::System`.
-//! * **Hardened mode** (feature `hardened`, `hardened` module): free-list links encoded
-//!   with a random key per page (`getrandom`, no allocation) and checked on every pop;
-//!   a keyed cookie in each freed block catches double frees, a per-page multiply
-//!   catches pointers that do not start a block, a process-wide registry of our 4 MiB
-//!   regions catches frees of pointers we do not own; `PROT_NONE` guard pages separate
-//!   segment metadata from spans, end every segment and surround every heap; large-object
-//!   headers carry a keyed check value. Misuse aborts with one line on stderr (written
-//!   with `write(2)`). The default build's fast paths are unchanged (all of it is `cfg`'d).
-//! * **Statistics** ([`stats()`]): mapped bytes, bytes in use, live/empty pages, remote
-//!   frees, large objects, heap hand-overs.
+//! **Sizes.** 112 classes ([`size_class`]), 8-byte steps to 64 B, then 8 per doubling up
+//! to 512 KiB (internal waste < 12.5 %). A class's span is one 64 KiB page, or for blocks
+//! above 64 KiB the fewest pages that hold one block, so a freed medium block gives its
+//! pages back at once. Bigger or more strictly aligned requests are large objects
+//! ([`large`]): one mapping each, behind a header at the same mask position, cached after
+//! free and grown with `mremap`.
 //!
-//! # Testing
+//! **Fast paths** ([`heap`]). Allocation: TLS heap → class from a table → pop the current
+//! page's `free` list. Free: mask → compare the segment's owner with the TLS heap → push
+//! on the page's `local_free`. No lock and no atomic read-modify-write on either (the
+//! bytes-in-use counter is a single-writer load + store); everything else is `#[cold]`.
+//! The slow path refills the current page from its local frees or by carving more
+//! blocks, moves exhausted pages to the full queue ([`page_queue`]) and carves new spans
+//! from the heap's segments ([`span`]).
 //!
-//! * `cargo test -p allocmux-slab` — unit tests, the size-class × alignment × `realloc`
-//!   grid (`tests/grid.rs`), the mimalloc-style and cross-thread stress tests with the
-//!   slab as `#[global_allocator]` (`tests/stress.rs`), 2,000-thread churn
-//!   (`tests/churn.rs`), peak-then-idle (`tests/peak_idle.rs`), fork
-//!   (`tests/fork.rs`), frees and allocations after the hand-over from late thread-exit
-//!   destructors (`tests/thread_exit.rs`) and OS failure under `RLIMIT_AS`
-//!   (`tests/oom.rs`); with `--features hardened` the same suite plus the misuse tests
-//!   (`tests/hardened.rs`: double frees, wild/foreign/interior pointers, an overwritten
-//!   free-list link or large-object header — each must abort a child process with its
-//!   message — and a write into a segment's metadata guard page, which must fault).
-//! * Loom: the lock-free stack behind remote frees and heap hand-over
-//!   ([`list`]) is generic over a small atomic shim
-//!   ([`sync`]) and model-checked with
-//!   `RUSTFLAGS="--cfg loom" cargo test -p allocmux-slab --lib loom_tests`.
-//! * Miri: `cargo +nightly miri test -p allocmux-slab --lib` runs the size-class math,
-//!   the free-list structures and a whole-allocator round trip (threads, remote frees,
-//!   thread exit) on the [`os`] test arena.
+//! **Remote frees** are messages (snmalloc-style): one CAS pushes the block onto the
+//! owner heap's queue ([`list::AtomicStack`]); the owner takes the whole queue with one
+//! swap on its slow path and frees the blocks locally, so it sees every remote free
+//! itself and no per-page atomic state can race with a hand-over.
+//!
+//! **Thread exit** ([`thread`], [`lifecycle`]): a `pthread_key_create` destructor releases
+//! the heap's idle memory and pushes the heap on a lock-free abandoned stack; new threads
+//! adopt abandoned heaps before creating new ones, and threads that need a segment (and
+//! every 4096 slow-path calls) scavenge their remote frees and idle pages. A segment
+//! changes owner only while empty and heaps are never unmapped, so a remote free never
+//! writes into freed or reassigned memory.
+//!
+//! **Returning memory.** An empty page's span goes back to its segment at once (except a
+//! class's one current page); free slots are purged with `madvise(MADV_DONTNEED)` after
+//! [`PURGE_DELAY_MS`], checked on the owner's slow path or by [`collect`]; a heap keeps
+//! one empty segment, a process-wide cache 16 more. Purged and fresh memory is known to
+//! be zero, so `alloc_zeroed` skips the memset there.
+//!
+//! **Never allocates, panics or locks inside.** The thread-local is a `const`-initialised,
+//! `Drop`-free `Cell<*mut Heap>`; metadata comes from `mmap` ([`os`], the only module that
+//! talks to the kernel, a test arena under Miri); errors return null. Shared state changes
+//! only by single CAS/swap instructions, so `fork` needs no `pthread_atfork` handler.
+//!
+//! **Hardened mode** (feature `hardened`, [`checks`]): encoded and checked free-list
+//! links, double-free, interior- and foreign-pointer detection, guard pages and sealed
+//! large headers; misuse aborts with one line on stderr. The plain build compiles the
+//! same calls to no-ops. **Statistics**: [`stats()`].
+//!
+//! **Tests**: `cargo test -p allocmux-slab [--features hardened]` (unit tests, the size ×
+//! alignment × `realloc` grid, stress with the slab as `#[global_allocator]`, thread churn,
+//! fork, late thread-exit frees, OOM, and in the hardened build the misuse tests); the loom
+//! model of [`list`] (`RUSTFLAGS="--cfg loom" cargo test --release -p allocmux-slab --lib
+//! --target-dir target/loom loom_tests`); Miri (`cargo +nightly miri test -p allocmux-slab
+//! --lib`). `cargo xtask test` runs them all.
 
+pub mod checks;
 pub mod diag;
-#[cfg(feature = "hardened")]
-pub mod hardened;
+pub mod dlist;
 pub mod heap;
 pub mod large;
+pub mod layout;
+pub mod lifecycle;
 pub mod list;
 pub mod os;
 pub mod page;
+pub mod page_queue;
 pub mod segment;
 pub mod size_class;
+pub mod span;
 pub mod stats;
 pub mod sync;
 pub mod thread;
@@ -115,10 +87,11 @@ pub mod thread;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 
-pub use heap::PURGE_DELAY_MS;
+pub use span::PURGE_DELAY_MS;
 pub use stats::SlabStats;
 
-/// Whether this crate holds the real slab allocator (`true`: it does).
+/// Leftover from the time this crate was a placeholder: always `true`. Kept only because
+/// the façade (`crates/allocmux/src/select.rs`) still reads it; remove both together.
 pub const IMPLEMENTED: bool = true;
 
 /// The slab allocator as a `GlobalAlloc` value.
@@ -163,7 +136,7 @@ pub unsafe fn usable_size(ptr: *const u8) -> usize {
 
 /// A snapshot of the allocator's statistics (see [`SlabStats`]).
 pub fn stats() -> SlabStats {
-    let (in_use, remote) = heap::heap_totals();
+    let (in_use, remote) = lifecycle::heap_totals();
     SlabStats {
         mapped_bytes: stats::MAPPED.get(),
         in_use_bytes: in_use.wrapping_add(stats::LARGE_BYTES.get()),
@@ -208,12 +181,9 @@ unsafe impl GlobalAlloc for SlabAlloc {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        #[cfg(feature = "hardened")]
-        // SAFETY: `check_free` dereferences nothing the registry has not vouched for.
-        unsafe {
-            hardened::check_free(ptr)
-        };
         let seg = segment::segment_of(ptr);
+        // Hardened build: `seg`'s region must be ours and live before anything is read.
+        checks::check_free(ptr, seg);
         let heap = thread::current();
         // SAFETY: `ptr` is live (caller contract), so its segment header is mapped. The
         // owner of a small segment is never null and large headers carry LARGE_OWNER,
@@ -221,8 +191,7 @@ unsafe impl GlobalAlloc for SlabAlloc {
         unsafe {
             if (*seg).owner == heap {
                 let page = segment::page_of(seg, ptr);
-                #[cfg(feature = "hardened")]
-                hardened::check_local_free(page, ptr);
+                page::check_local_free(page, ptr);
                 heap::free_local(heap, page, ptr);
             } else {
                 heap::free_other(seg, ptr);

@@ -2,10 +2,13 @@
 //! CAS), push of a whole chain, take-all (one swap) and an ABA-free take-one.
 //!
 //! Used for (a) each heap's remote-free queue — other threads push freed blocks, the owner
-//! takes them all on its slow path — and (b) the global stack of abandoned heaps that new
-//! or scavenging threads take from. Nodes are never popped one at a time with a CAS on the
-//! head (the classic Treiber pop has the ABA problem); a consumer takes the whole list
-//! with `swap(null)` and, for take-one, pushes the remainder back as one chain.
+//! takes them all on its slow path — (b) the global stack of abandoned heaps that new
+//! or scavenging threads take from, (c) the push-only list of every heap, and (d) the
+//! caches of empty segments and freed large mappings. Nodes are never popped one at a time
+//! with a CAS on the head (the classic Treiber pop has the ABA problem); a consumer takes
+//! the whole list with `swap(null)` and, for take-one, pushes the remainder back as one
+//! chain. Lists a single owner links and unlinks in both directions are
+//! [`crate::dlist::List`]s.
 //!
 //! The module is generic over [`AtomicPtrOps`] and [`Link`] so `loom` can model-check it
 //! (see the `loom_tests` below, run with `RUSTFLAGS="--cfg loom"`).
@@ -15,11 +18,12 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::sync::AtomicPtrOps;
 
-/// An intrusive singly linked node.
+/// An intrusive singly linked node. `Via` names the link when a node type sits on more
+/// than one stack (one link field each); it defaults to `()`.
 ///
 /// # Safety
 /// `next`/`set_next` must read and write one link field of a live node and nothing else.
-pub unsafe trait Link {
+pub unsafe trait Link<Via = ()> {
     /// Reads the node's link.
     ///
     /// # Safety
@@ -32,11 +36,14 @@ pub unsafe trait Link {
     unsafe fn set_next(this: *mut Self, next: *mut Self);
 }
 
-/// Implements [`Link`] for a type through one of its `*mut Self` fields.
+/// Implements [`Link`] (or `Link<$via>`) for a type through one of its `*mut Self` fields.
 macro_rules! impl_link {
     ($ty:ty, $field:ident) => {
+        $crate::list::impl_link!($ty, $field, ());
+    };
+    ($ty:ty, $field:ident, $via:ty) => {
         // SAFETY: only the named link field is read or written.
-        unsafe impl $crate::list::Link for $ty {
+        unsafe impl $crate::list::Link<$via> for $ty {
             #[inline]
             unsafe fn next(this: *mut Self) -> *mut Self {
                 // SAFETY: the caller guarantees `this` is a live node.
@@ -52,40 +59,44 @@ macro_rules! impl_link {
 }
 pub(crate) use impl_link;
 
-/// A multi-producer stack whose consumers take all nodes at once (or one, ABA-free).
-pub struct AtomicStack<T, A = AtomicPtr<T>> {
+/// A multi-producer stack whose consumers take all nodes at once (or one, ABA-free),
+/// linked through the nodes' `Link<Via>` field.
+pub struct AtomicStack<T, A = AtomicPtr<T>, Via = ()> {
     head: A,
     _node: PhantomData<*mut T>,
+    _via: PhantomData<Via>,
 }
 
 // SAFETY: the stack only holds raw node pointers behind an atomic; node ownership is
 // transferred with release/acquire ordering, so sharing the stack between threads is fine.
-unsafe impl<T, A: Sync> Sync for AtomicStack<T, A> {}
+unsafe impl<T, A: Sync, Via> Sync for AtomicStack<T, A, Via> {}
 // SAFETY: as above; the stack owns no thread-bound data.
-unsafe impl<T, A: Send> Send for AtomicStack<T, A> {}
+unsafe impl<T, A: Send, Via> Send for AtomicStack<T, A, Via> {}
 
-impl<T> AtomicStack<T, AtomicPtr<T>> {
+impl<T, Via> AtomicStack<T, AtomicPtr<T>, Via> {
     /// An empty stack (usable in statics and in zero-initialised memory: null = empty).
     pub const fn new() -> Self {
         Self {
             head: AtomicPtr::new(core::ptr::null_mut()),
             _node: PhantomData,
+            _via: PhantomData,
         }
     }
 }
 
-impl<T> Default for AtomicStack<T, AtomicPtr<T>> {
+impl<T, Via> Default for AtomicStack<T, AtomicPtr<T>, Via> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Link, A: AtomicPtrOps<T>> AtomicStack<T, A> {
+impl<T: Link<Via>, A: AtomicPtrOps<T>, Via> AtomicStack<T, A, Via> {
     /// An empty stack over any [`AtomicPtrOps`] (used by the loom models).
     pub fn new_generic() -> Self {
         Self {
             head: A::null(),
             _node: PhantomData,
+            _via: PhantomData,
         }
     }
 
@@ -122,6 +133,13 @@ impl<T: Link, A: AtomicPtrOps<T>> AtomicStack<T, A> {
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    /// The first node, for walking a stack whose nodes are never taken (a push-only
+    /// list): every node reached through it and its links was published before.
+    #[inline]
+    pub fn peek(&self) -> *mut T {
+        self.head.load(Ordering::Acquire)
     }
 
     /// Takes every node; the caller owns the returned chain (null if empty).

@@ -1,17 +1,12 @@
-//! The OS layer: the only place that maps, trims, purges and unmaps memory, and reads the
-//! clock used for purge delays.
+//! The OS layer: the only place that maps, trims, protects, purges and unmaps memory, and
+//! reads the clock used for purge delays.
 //!
-//! Normal builds call `mmap`/`munmap`/`madvise(MADV_DONTNEED)` through `libc`. Under Miri
-//! (`cfg(miri)`) the same functions are served by a test arena built on
+//! Normal builds call `mmap`/`munmap`/`mremap`/`mprotect`/`madvise(MADV_DONTNEED)` through
+//! `libc`. Under Miri (`cfg(miri)`) the same functions are served by a test arena built on
 //! [`std::alloc::System`], so unit tests can run the allocator's data structures there.
 //! All functions return null instead of panicking on failure.
 
-#[cfg(feature = "hardened")]
-pub use imp::protect_none;
-pub use imp::{map_aligned, now_ms, purge, remap, unmap};
-
-/// Size of one guard range (an OS page) in the hardened build's layouts.
-pub const GUARD_SIZE: usize = 4096;
+pub use imp::{map_aligned, now_ms, protect_none, purge, remap, unmap};
 
 #[cfg(not(miri))]
 mod imp {
@@ -103,11 +98,11 @@ mod imp {
         target
     }
 
-    /// Makes `[p, p + size)` inaccessible (`PROT_NONE`): a guard range (hardened build).
+    /// Makes `[p, p + size)` inaccessible (`PROT_NONE`): a guard range (used by the
+    /// hardened build's [`crate::checks::guard_range`]).
     ///
     /// # Safety
     /// The range must be page-aligned, inside a live mapping, and hold no live data.
-    #[cfg(feature = "hardened")]
     pub unsafe fn protect_none(p: *mut u8, size: usize) {
         // SAFETY: the caller guarantees the range is ours and unused.
         unsafe { libc::mprotect(p as *mut libc::c_void, size, libc::PROT_NONE) };
@@ -180,7 +175,6 @@ mod imp {
     ///
     /// # Safety
     /// Same contract as the real `protect_none`.
-    #[cfg(feature = "hardened")]
     pub unsafe fn protect_none(_p: *mut u8, _size: usize) {}
 
     /// Test arena clock.

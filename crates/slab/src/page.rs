@@ -1,9 +1,10 @@
 //! Pages: the per-span header (one size class, its free lists and counters), free blocks,
-//! and the page-local operations — pop, lazy free-list extension, local push.
+//! and the page-local operations — pop, local push, lazy free-list extension, collecting
+//! the local frees.
 //!
-//! A span is 1..=16 contiguous 64 KiB slots of a segment. Its first slot's [`Page`]
-//! describes it; the other slots' headers only carry `span_offset` (the distance back to
-//! the first slot), so a pointer finds its page in constant time.
+//! A span is 1..=[`MAX_SPAN_PAGES`](crate::size_class::MAX_SPAN_PAGES) (8) contiguous 64 KiB slots of a segment. Its first
+//! slot's [`Page`] describes it; the other slots' headers only carry `span_offset` (the
+//! distance back to the first slot), so a pointer finds its page in constant time.
 //!
 //! ```text
 //! span start (64 KiB aligned)
@@ -13,45 +14,34 @@
 //!
 //! Three free lists, as in mimalloc: `free` (allocation pops here), `local_free` (the
 //! owner's frees; swapped into `free` on the slow path so that path runs regularly) and
-//! the heap-wide remote queue (see [`crate::heap`]) for frees from other threads.
+//! the heap-wide remote queue (see [`crate::heap`]) for frees from other threads. Links
+//! go through [`crate::checks`] (encoded and checked in the hardened build).
 
 use core::ptr;
 
+use crate::checks::{self, PageGuard};
+use crate::dlist::impl_list_node;
 use crate::list::Link;
 
 /// A free block: its first word links to the next free block.
 #[repr(C)]
 pub struct Block {
-    /// Next free block (null ends the list).
+    /// Next free block (null ends the list), as stored by [`crate::checks`].
     pub next: *mut Block,
 }
 
 // SAFETY: reads/writes only the `next` word of a block (encoded with the process-wide
-// remote keys in the hardened build).
+// remote key in the hardened build).
 unsafe impl Link for Block {
     #[inline]
     unsafe fn next(this: *mut Self) -> *mut Self {
-        #[cfg(feature = "hardened")]
         // SAFETY: caller guarantees `this` is a live block.
-        return unsafe { crate::hardened::remote_next(this) };
-        #[cfg(not(feature = "hardened"))]
-        // SAFETY: caller guarantees `this` is a live block.
-        unsafe {
-            (*this).next
-        }
+        checks::decode_remote_link(unsafe { (*this).next })
     }
     #[inline]
     unsafe fn set_next(this: *mut Self, next: *mut Self) {
-        #[cfg(feature = "hardened")]
         // SAFETY: caller guarantees `this` is a live block it owns.
-        unsafe {
-            crate::hardened::remote_set_next(this, next)
-        }
-        #[cfg(not(feature = "hardened"))]
-        // SAFETY: caller guarantees `this` is a live block it owns.
-        unsafe {
-            (*this).next = next
-        }
+        unsafe { (*this).next = checks::encode_remote_link(next) }
     }
 }
 
@@ -62,15 +52,8 @@ unsafe impl Link for Block {
 /// `page` must be a live page owned by the caller and `b` a free block on its lists.
 #[inline(always)]
 pub unsafe fn link_next(page: *mut Page, b: *mut Block) -> *mut Block {
-    #[cfg(feature = "hardened")]
-    // SAFETY: per the contract.
-    return unsafe { crate::hardened::page_next(page, b) };
-    #[cfg(not(feature = "hardened"))]
-    // SAFETY: per the contract.
-    unsafe {
-        let _ = page;
-        (*b).next
-    }
+    // SAFETY: per the contract the page header and the block are readable.
+    unsafe { checks::decode_link(&(*page).guard, (*page).start, (*b).next, b) }
 }
 
 /// Sets the link of free block `b` in `page`'s lists (encoded in the hardened build).
@@ -79,17 +62,8 @@ pub unsafe fn link_next(page: *mut Page, b: *mut Block) -> *mut Block {
 /// `page` must be a live page owned by the caller and `b` a free block of it.
 #[inline(always)]
 pub unsafe fn link_set(page: *mut Page, b: *mut Block, next: *mut Block) {
-    #[cfg(feature = "hardened")]
     // SAFETY: per the contract.
-    unsafe {
-        crate::hardened::page_set_next(page, b, next)
-    }
-    #[cfg(not(feature = "hardened"))]
-    // SAFETY: per the contract.
-    unsafe {
-        let _ = page;
-        (*b).next = next
-    }
+    unsafe { (*b).next = checks::encode_link(&(*page).guard, next) }
 }
 
 /// Bytes of blocks carved per free-list extension (but at least [`EXTEND_MIN_BLOCKS`]).
@@ -127,22 +101,18 @@ pub struct Page {
     pub span_slots: u32,
     /// For a non-first slot of a span: how many slots back the first one is.
     pub span_offset: u32,
-    /// Next page in the heap list this page is on.
+    /// Next page in the heap queue this page is on ([`crate::dlist`]).
     pub next: *mut Page,
-    /// Previous page in the heap list this page is on.
+    /// Previous page in the heap queue this page is on.
     pub prev: *mut Page,
     /// When this (free) slot was freed, for the purge delay (ms, [`crate::os::now_ms`]).
     pub freed_at: u64,
-    /// Hardened build: the random key encoding this page's free-list links.
-    #[cfg(feature = "hardened")]
-    pub key: usize,
-    /// Hardened build: bytes from `start` that hold blocks (links must point below).
-    #[cfg(feature = "hardened")]
-    pub span_limit: usize,
-    /// Hardened build: `ceil(2^64 / block_size)`, for the start-of-block test on free.
-    #[cfg(feature = "hardened")]
-    pub div_magic: u64,
+    /// The checks' state: link key, span limit, start-of-block divisor (hardened build;
+    /// zero-sized otherwise).
+    pub guard: PageGuard,
 }
+
+impl_list_node!(Page, next, prev, &SENTINEL.0 as *const Page as *mut Page);
 
 impl Page {
     /// An all-zero page header (also the shape of a never-used slot in fresh memory).
@@ -163,47 +133,76 @@ impl Page {
         next: ptr::null_mut(),
         prev: ptr::null_mut(),
         freed_at: 0,
-        #[cfg(feature = "hardened")]
-        key: 0,
-        #[cfg(feature = "hardened")]
-        span_limit: 0,
-        #[cfg(feature = "hardened")]
-        div_magic: 0,
+        guard: PageGuard::NONE,
     };
 }
 
 /// Wrapper making the read-only sentinel page shareable.
 struct SentinelPage(Page);
 // SAFETY: the sentinel is never written (the allocation fast path only writes a page
-// after seeing a non-null `free`, which the sentinel never has).
+// after seeing a non-null `free`, which the sentinel never has; list code never writes
+// through `NIL`).
 unsafe impl Sync for SentinelPage {}
 
+/// The page a heap's empty page queue points to (`<Page as ListNode>::NIL`): its `free`
+/// is null, so the fast path falls through to the slow path without a null check.
 static SENTINEL: SentinelPage = SentinelPage(Page::EMPTY);
 
-/// The sentinel page a heap's class slot points to when it has no page of that class:
-/// its `free` is null, so the fast path falls through to the slow path without a null
-/// check. It must never be written.
-#[inline(always)]
-pub fn sentinel() -> *mut Page {
-    &SENTINEL.0 as *const Page as *mut Page
-}
-
-/// Pops a block from `free` (which must be non-empty).
+/// Pops a block from `page`'s `free` list; null if the list is empty. The one pop of both
+/// the fast and the slow path.
 ///
 /// # Safety
-/// `page` must be a live page owned by the caller with a non-empty `free` list.
+/// `page` must be a live page owned by the caller, or the sentinel.
 #[inline(always)]
 pub unsafe fn pop(page: *mut Page) -> *mut u8 {
-    // SAFETY: per the contract, `free` is a valid block of this page.
+    // SAFETY: per the contract; a non-null `free` is a free block of this page (the
+    // sentinel's is null, so it is never written).
     unsafe {
         let b = (*page).free;
-        debug_assert!(!b.is_null());
-        (*page).free = link_next(page, b);
-        (*page).used += 1;
-        #[cfg(feature = "hardened")]
-        crate::hardened::mark_allocated(b as *const u8);
+        if !b.is_null() {
+            (*page).free = link_next(page, b);
+            (*page).used += 1;
+            checks::mark_allocated(b as *mut u8);
+        }
         b as *mut u8
     }
+}
+
+/// Pushes block `p` of `page` onto its `local_free` list (the owner's free).
+///
+/// # Safety
+/// `page` must be a live page owned by the caller and `p` a live block of it.
+#[inline(always)]
+pub unsafe fn push_local(page: *mut Page, p: *mut u8) {
+    // SAFETY: per the contract; the block is dead to the user from now on.
+    unsafe {
+        let b = p as *mut Block;
+        link_set(page, b, (*page).local_free);
+        (*page).local_free = b;
+        (*page).used -= 1;
+    }
+}
+
+/// The checks of the owner's free of `p` into `page` (hardened build: `p` starts a block
+/// and is not free already; nothing otherwise).
+///
+/// # Safety
+/// `page` must be the caller's own live page and `p` point into its span.
+#[inline(always)]
+pub unsafe fn check_local_free(page: *mut Page, p: *const u8) {
+    // SAFETY: per the contract.
+    unsafe { checks::check_local_free(&(*page).guard, (*page).start, p) }
+}
+
+/// The owner's check of a drained remote free `p` of `page` (hardened build: `p` starts
+/// a block; nothing otherwise).
+///
+/// # Safety
+/// `page` must be the caller's own live page.
+#[inline(always)]
+pub unsafe fn check_block_start(page: *mut Page, p: *const u8) {
+    // SAFETY: per the contract the header is readable.
+    unsafe { checks::check_block_start(&(*page).guard, (*page).start, p) }
 }
 
 /// Carves about [`EXTEND_BYTES`] of never-used blocks onto the (empty) `free` list.
@@ -254,9 +253,7 @@ pub unsafe fn collect_local(page: *mut Page) -> bool {
     }
 }
 
-// Not in the hardened build, whose pages need a link key and span limit (set up by the
-// heap) that these tests over plain heap memory do not provide.
-#[cfg(all(test, not(feature = "hardened")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::alloc::{alloc_zeroed, dealloc, Layout};
@@ -274,6 +271,7 @@ mod tests {
         page.block_size = bsize;
         page.capacity = (span / bsize) as u32;
         page.fresh = true;
+        page.guard = PageGuard::new(&mut checks::KeySource::seeded(), bsize, span / bsize);
         let p = &mut page as *mut Page;
         let mut got = std::collections::BTreeSet::new();
         let mut blocks = vec![];
@@ -293,10 +291,8 @@ mod tests {
             assert_eq!((*p).used as usize, span / bsize);
             // Free everything locally, then collect and pop again.
             for &b in &blocks {
-                let blk = b as *mut Block;
-                (*blk).next = (*p).local_free;
-                (*p).local_free = blk;
-                (*p).used -= 1;
+                check_local_free(p, b);
+                push_local(p, b);
             }
             assert!(collect_local(p));
             assert!(!(*p).free_is_zero);

@@ -8,6 +8,16 @@
 //!                                         `-- spans of 1..=8 slots --'
 //! ```
 //!
+//! With guard pages ([`crate::checks::GUARD_PAGES`], the hardened build) slot 0 ends in a
+//! `PROT_NONE` page, so an underflow out of the first span cannot reach the headers, and
+//! slot 63 is a guard slot, so an overflow out of the last span cannot reach the next
+//! mapping (perhaps another segment's header):
+//!
+//! ```text
+//! | hdr+pages ... |guard| slot 1 | ... | slot 62 | guard slot 63 |
+//! 0               60K   64K                       4M-64K
+//! ```
+//!
 //! Large objects reuse the same header shape: the header sits at the 4 MiB boundary below
 //! the object (see [`crate::large`]). Every pointer we hand out lies strictly above its
 //! header, so `segment_of(p) = (p - 1) & !(SEGMENT_SIZE - 1)` finds it for both kinds,
@@ -18,33 +28,24 @@ use core::ptr;
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::checks::{self, Seal, GUARD_PAGES, GUARD_SIZE};
+use crate::dlist::impl_list_node;
 use crate::heap::Heap;
+use crate::layout::{PAGE_SHIFT, PAGE_SIZE, SEGMENT_SIZE};
 use crate::list::AtomicStack;
 use crate::os;
 use crate::page::Page;
-use crate::size_class::{PAGE_SHIFT, PAGE_SIZE};
 use crate::stats;
 
-/// log2 of the segment size.
-pub const SEGMENT_SHIFT: usize = 22;
-/// Segment size and alignment (4 MiB).
-pub const SEGMENT_SIZE: usize = 1 << SEGMENT_SHIFT;
 /// Slots (64 KiB pages) per segment; slot 0 holds the metadata.
 pub const SLOTS: usize = SEGMENT_SIZE / PAGE_SIZE;
-/// Bitmap of the slots usable for spans (1..=63).
-#[cfg(not(feature = "hardened"))]
-pub const USABLE_SLOTS: u64 = !1u64;
-/// Hardened build: slots 1..=62 carry spans. Slot 0 holds the header and the page
-/// headers and ends in a guard page (`PROT_NONE`), so an underflow out of the first span
-/// cannot reach them; slot 63 is a guard slot, so an overflow out of the last span cannot
-/// reach the next mapping (perhaps another segment's header).
-///
-/// ```text
-/// | hdr+pages ... |guard| slot 1 | ... | slot 62 | guard slot 63 |
-/// 0               60K   64K                       4M-64K
-/// ```
-#[cfg(feature = "hardened")]
-pub const USABLE_SLOTS: u64 = !1u64 & !(1u64 << 63);
+/// Bitmap of the slots usable for spans: 1..=63, or 1..=62 with guard pages (slot 63 is
+/// then the guard slot).
+pub const USABLE_SLOTS: u64 = if GUARD_PAGES {
+    !1u64 & !(1u64 << 63)
+} else {
+    !1u64
+};
 /// The first slot a span can start at.
 pub const FIRST_SLOT: usize = USABLE_SLOTS.trailing_zeros() as usize;
 
@@ -86,21 +87,21 @@ pub struct Segment {
     pub large_usable: usize,
     /// When the segment entered the global cache (ms), for the purge delay.
     pub cached_at: u64,
-    /// Hardened build: keyed check value of a large object's header fields
-    /// ([`crate::hardened::large_header_check`]).
-    #[cfg(feature = "hardened")]
-    pub check: usize,
+    /// Large objects, hardened build: the keyed seal of the header fields (zero-sized
+    /// otherwise; see [`crate::large`]).
+    pub seal: Seal,
 }
 
+// The `next` field links a segment into its heap's list and into the cache stack (never
+// both at once).
 crate::list::impl_link!(Segment, next);
+impl_list_node!(Segment, next, prev, ptr::null_mut());
 
 /// Offset of the page-header array inside slot 0.
 pub const PAGES_OFFSET: usize = (size_of::<Segment>() + 63) & !63;
 
-const _: () = assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= PAGE_SIZE);
+const _: () = assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= PAGE_SIZE - GUARD_SIZE);
 const _: () = assert!(size_of::<Segment>() <= 4096);
-#[cfg(feature = "hardened")]
-const _: () = assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= PAGE_SIZE - os::GUARD_SIZE);
 const _: () = assert!(SLOTS == 64);
 
 /// The segment (or large-object header) containing the allocator pointer `p`.
@@ -193,8 +194,7 @@ pub unsafe fn init_small(seg: *mut Segment, owner: *mut Heap) {
                 map_align: SEGMENT_SIZE,
                 large_usable: 0,
                 cached_at: 0,
-                #[cfg(feature = "hardened")]
-                check: 0,
+                seal: Seal::NONE,
             },
         );
     }
@@ -229,8 +229,7 @@ pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
             debug_assert_eq!((*seg).used_slots, 0);
             debug_assert_eq!((*seg).free_mask, USABLE_SLOTS);
             (*seg).owner = owner;
-            #[cfg(feature = "hardened")]
-            crate::hardened::register(seg);
+            checks::register(seg);
             (*seg).next = ptr::null_mut();
             (*seg).prev = ptr::null_mut();
         }
@@ -240,16 +239,15 @@ pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
     if seg.is_null() {
         return seg;
     }
-    // SAFETY: a fresh zeroed aligned mapping of one segment.
-    unsafe { init_small(seg, owner) };
-    #[cfg(feature = "hardened")]
-    // SAFETY: both ranges lie inside the fresh segment and never carry spans.
+    // SAFETY: a fresh zeroed aligned mapping of one segment; the guard ranges (the end of
+    // slot 0 and slot 63, with guard pages on) lie inside it and never carry spans.
     unsafe {
+        init_small(seg, owner);
         let base = seg as *mut u8;
-        os::protect_none(base.add(PAGE_SIZE - os::GUARD_SIZE), os::GUARD_SIZE);
-        os::protect_none(base.add(SEGMENT_SIZE - PAGE_SIZE), PAGE_SIZE);
-        crate::hardened::register(seg);
+        checks::guard_range(base.add(PAGE_SIZE - GUARD_SIZE), GUARD_SIZE);
+        checks::guard_range(base.add(SEGMENT_SIZE - PAGE_SIZE), PAGE_SIZE);
     }
+    checks::register(seg);
     stats::MAPPED.add(SEGMENT_SIZE);
     stats::SEGMENTS.add(1);
     seg
@@ -266,8 +264,7 @@ pub unsafe fn release(seg: *mut Segment) {
         debug_assert_eq!((*seg).used_slots, 0);
         if CACHE_COUNT.fetch_add(1, Ordering::Relaxed) < CACHE_MAX {
             (*seg).owner = ptr::null_mut();
-            #[cfg(feature = "hardened")]
-            crate::hardened::mark_cached(seg);
+            checks::mark_cached(seg);
             (*seg).cached_at = os::now_ms();
             CACHE.push(seg);
         } else {
@@ -284,8 +281,7 @@ unsafe fn unmap(seg: *mut Segment) {
         stats::PAGES_EMPTY.sub((*seg).dirty_mask.count_ones() as usize);
         stats::MAPPED.sub(SEGMENT_SIZE);
         stats::SEGMENTS.sub(1);
-        #[cfg(feature = "hardened")]
-        crate::hardened::unregister(seg);
+        checks::unregister(seg);
         os::unmap(seg as *mut u8, SEGMENT_SIZE, SEGMENT_SIZE);
     }
 }
@@ -373,17 +369,18 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(not(feature = "hardened"))]
     fn run_finding() {
-        assert_eq!(find_run(USABLE_SLOTS, 1), Some(1));
-        assert_eq!(find_run(USABLE_SLOTS, 16), Some(1));
-        assert_eq!(find_run(USABLE_SLOTS, 63), Some(1));
+        let all = !1u64; // slots 1..=63
+        assert_eq!(find_run(all, 1), Some(1));
+        assert_eq!(find_run(all, 16), Some(1));
+        assert_eq!(find_run(all, 63), Some(1));
+        assert_eq!(find_run(USABLE_SLOTS, 1), Some(FIRST_SLOT));
         assert_eq!(find_run(0, 1), None);
         let m = run_mask(5, 3) | run_mask(20, 8);
         assert_eq!(find_run(m, 3), Some(5));
         assert_eq!(find_run(m, 4), Some(20));
         assert_eq!(find_run(m, 9), None);
-        assert_eq!(run_mask(1, 63), USABLE_SLOTS);
+        assert_eq!(run_mask(1, 63), all);
     }
 
     #[test]

@@ -9,13 +9,11 @@
 //! | 64 < s ..= 512 KiB | 8 classes per doubling (`2^k + j·2^(k-3)`, j = 1..=8) | 104 |
 //!
 //! A request `r > 64` is served by a class `c` with `c - r < r / 8`, so internal waste
-//! stays under 12.5 %. Requests above [`MEDIUM_MAX`] (or aligned above [`PAGE_SIZE`]) are
+//! stays under 12.5 %. Requests above [`MEDIUM_MAX`] (or aligned above a 64 KiB page) are
 //! large objects mapped directly from the OS.
 
-/// log2 of the slab page size.
-pub const PAGE_SHIFT: usize = 16;
-/// A slab page: the unit spans are carved in (64 KiB).
-pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
+use crate::layout::PAGE_SIZE;
+
 /// Largest block size served from size classes (512 KiB).
 pub const MEDIUM_MAX: usize = 512 * 1024;
 /// Number of size classes.
@@ -26,8 +24,9 @@ pub const SMALL_TABLE_MAX: usize = 1024;
 pub const MAX_SPAN_PAGES: usize = MEDIUM_MAX / PAGE_SIZE;
 
 /// Smallest block handed out: 8 bytes, or 16 in the hardened build, whose free blocks
-/// carry a double-free cookie in their second word (class 0 is then unused).
-pub const MIN_BLOCK: usize = if cfg!(feature = "hardened") { 16 } else { 8 };
+/// carry a double-free cookie in their second word (class 0 is then unused); see
+/// [`crate::checks::MIN_BLOCK`].
+pub const MIN_BLOCK: usize = crate::checks::MIN_BLOCK;
 
 /// Block size of class `i` (`i < CLASS_COUNT`).
 #[inline]

@@ -11,7 +11,8 @@
 use core::ptr;
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 
-use crate::heap::{self, Heap};
+use crate::heap::Heap;
+use crate::lifecycle;
 
 /// The per-thread heap slot. Default: a `thread_local!` (the TLS model rustc picks:
 /// initial-/local-exec in executables, global-dynamic in shared objects).
@@ -135,7 +136,7 @@ pub fn init_current() -> *mut Heap {
     if !h.is_null() {
         return h;
     }
-    let h = heap::acquire();
+    let h = lifecycle::acquire();
     if h.is_null() {
         return h;
     }
@@ -143,7 +144,7 @@ pub fn init_current() -> *mut Heap {
     if !tls::set(h) {
         // No TLS any more: give the heap straight back.
         // SAFETY: we own `h` and never use it again.
-        unsafe { heap::abandon(h) };
+        unsafe { lifecycle::abandon(h) };
         return ptr::null_mut();
     }
     if let Some(key) = key() {
@@ -190,7 +191,7 @@ extern "C" fn on_thread_exit(arg: *mut libc::c_void) {
     }
     // SAFETY: `h` was this thread's heap and the thread no longer refers to it: later
     // frees from this thread see a different (or no) heap and take the remote path.
-    unsafe { heap::abandon(h) };
+    unsafe { lifecycle::abandon(h) };
 }
 
 #[cfg(all(target_os = "linux", not(miri)))]
@@ -210,9 +211,9 @@ pub fn collect() {
     let h = current();
     if !h.is_null() {
         // SAFETY: the calling thread owns its heap.
-        unsafe { heap::release_idle(h, true) };
+        unsafe { lifecycle::release_idle(h, true) };
     }
-    heap::scavenge(true);
+    lifecycle::scavenge(true);
     crate::segment::cache_maintain(0, true);
     crate::large::cache_maintain(0, true);
 }

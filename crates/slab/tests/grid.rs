@@ -5,7 +5,8 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 
-use allocmux_slab::size_class::{class_size, CLASS_COUNT, MEDIUM_MAX, PAGE_SIZE};
+use allocmux_slab::layout::PAGE_SIZE;
+use allocmux_slab::size_class::{class_size, CLASS_COUNT, MEDIUM_MAX};
 use allocmux_slab::{usable_size, SlabAlloc};
 
 const A: SlabAlloc = SlabAlloc;

@@ -1,0 +1,214 @@
+//! A heap's spans and segments: carving a span for a size class out of the heap's
+//! segments (a new page), giving an empty page's span back, getting and releasing the
+//! heap's segments, and purging free slots once they stayed free for the purge delay.
+//!
+//! ```text
+//! heap.segments --> segment <--> segment --> null
+//!                   | hdr | span | free | span (2 slots) | free ... |
+//!                           ^ carved with find_run(free_mask, n), returned with run_mask
+//! ```
+//!
+//! Only the heap's owner calls these (see [`crate::heap`]).
+
+use core::ptr;
+
+use crate::checks::PageGuard;
+use crate::dlist::{self, ListNode};
+use crate::heap::Heap;
+use crate::layout::PAGE_SIZE;
+use crate::lifecycle::scavenge;
+use crate::os;
+use crate::page::Page;
+use crate::page_queue;
+use crate::segment::{
+    self, find_run, page_index, pages_of, run_mask, segment_of_page, Segment, SLOTS,
+};
+use crate::size_class::{class_size, span_pages};
+use crate::stats;
+
+/// Free pages are purged once they stayed free this long (milliseconds). 50 ms made
+/// mstress with 8 threads on 2 cores purge and re-fault 3 GB per run (see
+/// docs/perf-log.md); half a second still returns an idle program's memory promptly.
+pub const PURGE_DELAY_MS: u64 = 500;
+/// Fully empty segments a heap keeps mapped (purged after the delay) before unmapping.
+pub const MAX_EMPTY_SEGMENTS: usize = 1;
+
+/// Carves a span for `class` and makes its page the class's current page. Null if the OS
+/// refuses memory.
+///
+/// # Safety
+/// The caller must own `heap`; `class < CLASS_COUNT`.
+pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
+    let n = span_pages(class);
+    // SAFETY: the heap and its segments are owned by the caller.
+    unsafe {
+        let mut seg = (*heap).segments.first();
+        let mut at = None;
+        while seg != Segment::NIL {
+            if let Some(i) = find_run((*seg).free_mask, n) {
+                at = Some(i);
+                break;
+            }
+            seg = dlist::next(seg);
+        }
+        let idx = match at {
+            Some(i) => i,
+            None => {
+                seg = new_segment(heap);
+                if seg.is_null() {
+                    return ptr::null_mut();
+                }
+                segment::FIRST_SLOT
+            }
+        };
+        let mask = run_mask(idx, n);
+        if (*seg).used_slots == 0 {
+            (*heap).empty_segments -= 1;
+        }
+        let dirty = ((*seg).dirty_mask & mask).count_ones() as usize;
+        let fresh = (*seg).fresh_mask & mask == mask;
+        (*seg).free_mask &= !mask;
+        (*seg).dirty_mask &= !mask;
+        (*seg).fresh_mask &= !mask;
+        (*seg).used_slots += n as u32;
+        stats::PAGES_EMPTY.sub(dirty);
+        stats::PAGES_LIVE.add(n);
+
+        let pages = pages_of(seg);
+        for j in 1..n {
+            let p = pages.add(idx + j);
+            ptr::write(p, Page::EMPTY);
+            (*p).span_offset = j as u32;
+        }
+        let page = pages.add(idx);
+        let bsize = class_size(class);
+        let capacity = (n * PAGE_SIZE) / bsize;
+        ptr::write(
+            page,
+            Page {
+                class: class as u8,
+                fresh,
+                block_size: bsize,
+                start: (seg as *mut u8).add(idx * PAGE_SIZE),
+                capacity: capacity as u32,
+                span_slots: n as u32,
+                guard: PageGuard::new(&mut (*heap).keys, bsize, capacity),
+                ..Page::EMPTY
+            },
+        );
+        page_queue::push_current(heap, page);
+        page
+    }
+}
+
+/// Returns a retired page's span to its segment; may release the segment.
+///
+/// # Safety
+/// The caller must own `heap`; `page` must be live, empty, on no queue.
+pub unsafe fn free_span(heap: *mut Heap, page: *mut Page) {
+    // SAFETY: the page is live, empty, on no list and owned via the heap.
+    unsafe {
+        let seg = segment_of_page(page);
+        let idx = page_index(seg, page);
+        let n = (*page).span_slots as usize;
+        debug_assert!(n >= 1 && idx + n <= SLOTS);
+        let now = os::now_ms();
+        let pages = pages_of(seg);
+        for j in 0..n {
+            let p = pages.add(idx + j);
+            ptr::write(p, Page::EMPTY);
+            (*p).freed_at = now;
+        }
+        let mask = run_mask(idx, n);
+        (*seg).free_mask |= mask;
+        (*seg).dirty_mask |= mask;
+        (*seg).used_slots -= n as u32;
+        stats::PAGES_LIVE.sub(n);
+        stats::PAGES_EMPTY.add(n);
+        (*heap).purge_pending = true;
+        if (*seg).used_slots == 0 {
+            if (*heap).releasing || (*heap).empty_segments >= MAX_EMPTY_SEGMENTS {
+                release_segment(heap, seg);
+            } else {
+                (*heap).empty_segments += 1;
+            }
+        }
+    }
+}
+
+/// Gets a segment for `heap` (scavenging an abandoned heap first).
+unsafe fn new_segment(heap: *mut Heap) -> *mut Segment {
+    scavenge(false);
+    // SAFETY: `heap` is the caller's own heap.
+    let seg = unsafe { segment::acquire(heap) };
+    if seg.is_null() {
+        return seg;
+    }
+    // SAFETY: the segment is empty and now ours; the heap is owned.
+    unsafe {
+        (*heap).segments.push_front(seg);
+        (*heap).empty_segments += 1;
+        if (*seg).dirty_mask != 0 {
+            (*heap).purge_pending = true;
+        }
+    }
+    seg
+}
+
+/// Unlinks an empty segment (not counted in `empty_segments`) and gives it back.
+///
+/// # Safety
+/// The caller must own `heap`; `seg` must be one of its segments with no live slot.
+unsafe fn release_segment(heap: *mut Heap, seg: *mut Segment) {
+    // SAFETY: the segment is empty, owned by the heap, and nothing refers into it.
+    unsafe {
+        debug_assert_eq!((*seg).used_slots, 0);
+        (*heap).segments.remove(seg);
+        segment::release(seg);
+    }
+}
+
+/// Releases every segment of `heap` that has no live slot.
+///
+/// # Safety
+/// The caller must own `heap`.
+pub unsafe fn release_empty_segments(heap: *mut Heap) {
+    // SAFETY: owned heap; `next` is read before a segment is released.
+    unsafe {
+        let mut seg = (*heap).segments.first();
+        while seg != Segment::NIL {
+            let next = dlist::next(seg);
+            if (*seg).used_slots == 0 {
+                release_segment(heap, seg);
+            }
+            seg = next;
+        }
+        (*heap).empty_segments = 0;
+    }
+}
+
+/// Purges free slots that stayed free for [`PURGE_DELAY_MS`] (all of them if `force`),
+/// and cached segments that stayed cached that long.
+///
+/// # Safety
+/// The caller must own `heap`.
+pub unsafe fn purge(heap: *mut Heap, force: bool) {
+    let now = os::now_ms();
+    // SAFETY: the heap and its segments are owned by the caller.
+    unsafe {
+        if !force && now.wrapping_sub((*heap).last_purge) < PURGE_DELAY_MS / 4 {
+            return;
+        }
+        (*heap).last_purge = now;
+        let delay = if force { 0 } else { PURGE_DELAY_MS };
+        let mut pending = false;
+        let mut seg = (*heap).segments.first();
+        while seg != Segment::NIL {
+            pending |= segment::purge(seg, now, delay);
+            seg = dlist::next(seg);
+        }
+        (*heap).purge_pending = pending;
+    }
+    segment::cache_maintain(PURGE_DELAY_MS, false);
+    crate::large::cache_maintain(PURGE_DELAY_MS, false);
+}
