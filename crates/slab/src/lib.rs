@@ -90,10 +90,6 @@ use core::ptr;
 pub use span::PURGE_DELAY_MS;
 pub use stats::SlabStats;
 
-/// Leftover from the time this crate was a placeholder: always `true`. Kept only because
-/// the façade (`crates/allocmux/src/select.rs`) still reads it; remove both together.
-pub const IMPLEMENTED: bool = true;
-
 /// The slab allocator as a `GlobalAlloc` value.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SlabAlloc;
