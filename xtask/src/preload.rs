@@ -1,31 +1,36 @@
-//! `cargo xtask preload-check`: builds `liballocmux_slab.so` (release) and runs real
-//! programs with it preloaded (`LD_PRELOAD`), comparing each program's output with a
-//! plain run: `python3` on `crates/slab-malloc/tests/preload/exercise.py` (dicts,
-//! strings, threads), `git` on a scratch repository (init, add many files, commit, log,
-//! gc, fsck) and the multithreaded system-allocator Rust example `mt_system`.
+//! `cargo xtask preload-check`: builds every backend's C library (`crates/preload`,
+//! release) and runs real programs with each preloaded (`LD_PRELOAD`), comparing each
+//! program's output with a plain run: `python3` on `crates/preload/tests/preload/
+//! exercise.py` (dicts, strings, threads), `git` on a scratch repository (init, add many
+//! files, commit, log, gc, fsck) and the multithreaded system-allocator Rust example
+//! `mt_system`.
 //!
-//! Proof that a preloaded run used the library: the library's exit banner
-//! (`ALLOCMUX_SLAB_BANNER=1` → `allocmux-slab: active pid=<pid> heaps=<n> …` on stderr)
-//! must name the very process that was started, with at least one heap, i.e. that
-//! process's `malloc` calls were served by the slab.
+//! Proof that a preloaded run used the library: its exit line
+//! (`ALLOCMUX_PRELOAD_BANNER=1` → `allocmux-preload: backend=<name> pid=<pid>
+//! served=yes` on stderr) must name the very process that was started and the backend
+//! meant, i.e. that process's `malloc` calls were served by that library.
 //!
-//! Prints one verdict line per program with the preloaded time relative to the plain
-//! run; exits 1 if any program fails.
+//! Prints one verdict line per backend and program with the preloaded time relative to
+//! the plain run; exits 1 if any fails.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-use clap::Args;
-
+use allocmux::Backend;
 use allocmux_harness::cmd;
+use allocmux_harness::compare::preload::{self, PRELOAD_BANNER_ENV};
+use clap::Args;
 
 use crate::{cargo, workspace_root};
 
 /// Options of `cargo xtask preload-check`.
 #[derive(Args)]
 pub struct PreloadArgs {
-    /// Build the library with the slab's hardened mode.
+    /// Backends whose libraries to check (comma-separated; default: all but system).
+    #[arg(long, value_delimiter = ',')]
+    backends: Option<Vec<Backend>>,
+    /// Build the slab's library with its hardened mode.
     #[arg(long)]
     hardened: bool,
     /// Files the git scenario adds to its scratch repository.
@@ -39,17 +44,21 @@ struct Run {
     stdout: String,
     stderr: String,
     seconds: f64,
-    /// Processes whose exit banner said they allocated through the slab.
-    slab_pids: Vec<(u32, u64)>,
+}
+
+/// A library to preload and the backend it carries.
+#[derive(Clone, Copy)]
+struct Lib<'a> {
+    path: &'a Path,
+    backend: Backend,
 }
 
 /// Runs `c` (optionally preloaded), capturing its output and wall time.
-fn run(c: &mut Command, preload: Option<&Path>) -> std::io::Result<(Run, u32)> {
+fn run(c: &mut Command, preload: Option<Lib<'_>>) -> std::io::Result<(Run, u32)> {
     if let Some(lib) = preload {
-        c.env("LD_PRELOAD", lib).env("ALLOCMUX_SLAB_BANNER", "1");
+        c.env("LD_PRELOAD", lib.path).env(PRELOAD_BANNER_ENV, "1");
     } else {
-        c.env_remove("LD_PRELOAD")
-            .env_remove("ALLOCMUX_SLAB_BANNER");
+        c.env_remove("LD_PRELOAD").env_remove(PRELOAD_BANNER_ENV);
     }
     c.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -62,39 +71,15 @@ fn run(c: &mut Command, preload: Option<&Path>) -> std::io::Result<(Run, u32)> {
     let out = child.wait_with_output()?;
     let seconds = start.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let slab_pids = banners(&stderr);
     Ok((
         Run {
             ok: out.status.success(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr,
             seconds,
-            slab_pids,
         },
         pid,
     ))
-}
-
-/// `(pid, heaps)` of every `allocmux-slab: active pid=… heaps=…` line.
-fn banners(stderr: &str) -> Vec<(u32, u64)> {
-    let field = |line: &str, key: &str| -> Option<u64> {
-        let rest = line.split(key).nth(1)?;
-        rest.split_whitespace().next()?.parse().ok()
-    };
-    stderr
-        .lines()
-        .filter(|l| l.starts_with("allocmux-slab: active"))
-        .filter_map(|l| Some((field(l, "pid=")? as u32, field(l, "heaps=")?)))
-        .collect()
-}
-
-/// Stderr without the library's banner lines (for failure messages).
-fn strip_banners(stderr: &str) -> String {
-    stderr
-        .lines()
-        .filter(|l| !l.starts_with("allocmux-slab: active"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// One program's verdict.
@@ -118,7 +103,7 @@ fn failures(plain: &Run, pre: &Run) -> Vec<String> {
     if !pre.ok {
         problems.push(format!(
             "preloaded run failed: {}",
-            cmd::tail(&strip_banners(&pre.stderr), 10)
+            cmd::tail(&preload::strip(&pre.stderr), 10)
         ));
     }
     problems
@@ -127,7 +112,7 @@ fn failures(plain: &Run, pre: &Run) -> Vec<String> {
 /// A program run once plain and once preloaded, each from a fresh `Command`.
 fn check_program(
     name: &str,
-    lib: &Path,
+    lib: Lib<'_>,
     mut make: impl FnMut(bool) -> std::io::Result<Command>,
 ) -> std::io::Result<Verdict> {
     let (plain, _) = run(&mut make(false)?, None)?;
@@ -140,15 +125,8 @@ fn check_program(
             cmd::tail(&pre.stdout, 10)
         ));
     }
-    match pre.slab_pids.iter().find(|(p, _)| *p == pid) {
-        Some((_, heaps)) if *heaps > 0 => {}
-        Some(_) => problems.push(format!(
-            "pid {pid} loaded the library but never allocated from it"
-        )),
-        None => problems.push(format!(
-            "no exit banner from pid {pid}: the library was not loaded (banners: {:?})",
-            pre.slab_pids
-        )),
+    if let Err(e) = preload::verify(&pre.stderr, pid, lib.backend.name()) {
+        problems.push(e);
     }
     Ok(Verdict {
         name: name.to_owned(),
@@ -161,7 +139,7 @@ fn check_program(
 
 /// The `git` scenario as one shell-free sequence of git commands in `dir`; each command's
 /// stdout is concatenated. Dates, names and config are pinned so hashes repeat.
-fn git_scenario(dir: &Path, files: usize, lib: Option<&Path>) -> std::io::Result<Run> {
+fn git_scenario(dir: &Path, files: usize, lib: Option<Lib<'_>>) -> std::io::Result<Run> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
@@ -186,7 +164,6 @@ fn git_scenario(dir: &Path, files: usize, lib: Option<&Path>) -> std::io::Result
         stdout: String::new(),
         stderr: String::new(),
         seconds: 0.0,
-        slab_pids: Vec::new(),
     };
     let step = |args: &[&str], all: &mut Run| -> std::io::Result<()> {
         let (r, pid) = run(&mut git(args), lib)?;
@@ -195,12 +172,12 @@ fn git_scenario(dir: &Path, files: usize, lib: Option<&Path>) -> std::io::Result
         all.stdout
             .push_str(&format!("$ git {}\n{}", args.join(" "), r.stdout));
         all.stderr.push_str(&r.stderr);
-        if lib.is_some() && !r.slab_pids.iter().any(|(p, h)| *p == pid && *h > 0) {
-            all.ok = false;
-            all.stderr.push_str(&format!(
-                "\n`git {}` (pid {pid}) did not use the library\n",
-                args.join(" ")
-            ));
+        if let Some(lib) = lib {
+            if let Err(e) = preload::verify(&r.stderr, pid, lib.backend.name()) {
+                all.ok = false;
+                all.stderr
+                    .push_str(&format!("\n`git {}`: {e}\n", args.join(" ")));
+            }
         }
         Ok(())
     };
@@ -241,8 +218,8 @@ fn git_scenario(dir: &Path, files: usize, lib: Option<&Path>) -> std::io::Result
     Ok(all)
 }
 
-fn check_git(lib: &Path, files: usize) -> std::io::Result<Verdict> {
-    let base = std::env::temp_dir().join(format!("allocmux-preload-git-{}", std::process::id()));
+fn check_git(lib: Lib<'_>, files: usize) -> std::io::Result<Verdict> {
+    let base = tempfile_dir()?;
     let plain = git_scenario(&base.join("plain"), files, None)?;
     let pre = git_scenario(&base.join("preloaded"), files, Some(lib))?;
     let _ = std::fs::remove_dir_all(&base);
@@ -280,60 +257,88 @@ fn python() -> std::io::Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
-/// Builds the library and the example, runs the programs, prints the verdicts.
+/// A scratch directory for the git scenario, below the target directory.
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    let dir = crate::paths()
+        .target_dir
+        .join(format!("preload-check-git-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Builds every chosen backend's library and the example, runs the programs
+/// under each, prints the verdicts.
 pub fn run_check(args: &PreloadArgs) -> Result<ExitCode, String> {
     let io = |e: std::io::Error| e.to_string();
+    let paths = crate::paths();
+    let backends: Vec<Backend> = args
+        .backends
+        .clone()
+        .unwrap_or_else(|| Backend::ALL.to_vec())
+        .into_iter()
+        .filter(|b| *b != Backend::System)
+        .collect();
     let mut build = cargo();
     build.args([
         "build",
         "--release",
         "-p",
-        "allocmux-slab-malloc",
-        "--lib",
+        "allocmux-preload",
         "--example",
         "mt_system",
     ]);
-    if args.hardened {
-        build.args(["--features", "hardened"]);
-    }
     eprintln!("   building: {}", cmd::display(&build));
-    let status = build.status().map_err(io)?;
-    if !status.success() {
-        return Err("building liballocmux_slab.so failed".into());
+    if !build.status().map_err(io)?.success() {
+        return Err("building the mt_system example failed".into());
     }
-    let release = crate::paths().target_dir.join("release");
-    let lib = release.join("liballocmux_slab.so");
-    let example = release.join("examples/mt_system");
-    let script = workspace_root().join("crates/slab-malloc/tests/preload/exercise.py");
+    let example = paths.target_dir.join("release/examples/mt_system");
+    let script = workspace_root().join("crates/preload/tests/preload/exercise.py");
     let py = python().map_err(io)?;
-    println!(
-        "library: {}{}",
-        lib.display(),
-        if args.hardened { " (hardened)" } else { "" }
-    );
 
     let mut verdicts = Vec::new();
-    verdicts.push(
-        check_program("python3 (dicts, strings, threads)", &lib, |_| {
-            let mut c = Command::new(&py);
-            c.arg(&script);
-            Ok(c)
-        })
-        .map_err(io)?,
-    );
-    verdicts.push(check_git(&lib, args.git_files).map_err(io)?);
-    verdicts.push(
-        check_program("mt_system (Rust, System allocator)", &lib, |_| {
-            Ok(Command::new(&example))
-        })
-        .map_err(io)?,
-    );
+    for backend in backends {
+        let extra: &[&str] = if args.hardened && backend == Backend::Slab {
+            &["hardened"]
+        } else {
+            &[]
+        };
+        eprintln!("   building the {backend} library …");
+        let path = preload::build_library(
+            &paths,
+            backend,
+            extra,
+            &paths.target_dir.join("preload/logs"),
+        )?;
+        println!("library for {backend}: {}", path.display());
+        let lib = Lib {
+            path: &path,
+            backend,
+        };
+        let tag = |name: &str| format!("{backend}: {name}");
+        verdicts.push(
+            check_program(&tag("python3 (dicts, strings, threads)"), lib, |_| {
+                let mut c = Command::new(&py);
+                c.arg(&script);
+                Ok(c)
+            })
+            .map_err(io)?,
+        );
+        let mut git = check_git(lib, args.git_files).map_err(io)?;
+        git.name = tag(&git.name);
+        verdicts.push(git);
+        verdicts.push(
+            check_program(&tag("mt_system (Rust, System allocator)"), lib, |_| {
+                Ok(Command::new(&example))
+            })
+            .map_err(io)?,
+        );
+    }
 
     let mut failed = 0;
     for v in &verdicts {
         let verdict = if v.ok { "ok    " } else { "FAILED" };
         println!(
-            "{verdict} {:<36} plain {:>7.2} s  preloaded {:>7.2} s  ({:.2}× plain)",
+            "{verdict} {:<48} plain {:>7.2} s  preloaded {:>7.2} s  ({:.2}× plain)",
             v.name,
             v.plain,
             v.preloaded,
@@ -347,25 +352,10 @@ pub fn run_check(args: &PreloadArgs) -> Result<ExitCode, String> {
         }
     }
     if failed == 0 {
-        println!(
-            "all {} programs ok with liballocmux_slab.so preloaded",
-            verdicts.len()
-        );
+        println!("all {} checks ok", verdicts.len());
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{failed} of {} programs failed", verdicts.len());
+        println!("{failed} of {} checks failed", verdicts.len());
         Ok(ExitCode::FAILURE)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::banners;
-
-    #[test]
-    fn parses_exit_banners() {
-        let err = "noise\nallocmux-slab: active pid=42 heaps=3 mapped_kib=4100\n\
-                   allocmux-slab: active pid=7 heaps=0 mapped_kib=0 hardened\n";
-        assert_eq!(banners(err), vec![(42, 3), (7, 0)]);
     }
 }

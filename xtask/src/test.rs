@@ -131,6 +131,8 @@ fn backend_step(backend: Backend) -> std::io::Result<StepResult> {
         "allocmux-harness",
         "--exclude",
         "cargo-allocmux",
+        "--exclude",
+        "allocmux-preload",
     ])
     .args(&features);
     let mut r = step(
@@ -274,7 +276,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
                     "-p",
                     "allocmux-slab",
                     "-p",
-                    "allocmux-slab-malloc",
+                    "allocmux-preload",
                     "--all-targets",
                     "--features",
                     "allocmux-slab/hardened",
@@ -307,23 +309,31 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         )
         .map_err(io)?,
     );
-    // The C ABI: build liballocmux_slab.so (cargo does not build a cdylib for
-    // integration tests), then run the C test program with it preloaded; once plain
-    // and once with the hardened slab.
-    for (name, log, features) in [
-        ("C ABI", "c-abi", &[][..]),
-        (
-            "C ABI, hardened",
-            "c-abi-hardened",
-            &["--features", "hardened"][..],
-        ),
+    // The C ABI of every backend's preload library (cargo does not build a cdylib
+    // for integration tests, so each is built first, then the C test program runs
+    // with it preloaded): the slab plain and hardened, jemalloc, mimalloc, snmalloc.
+    for (name, backend, features) in [
+        ("slab", Backend::Slab, "slab"),
+        ("slab hardened", Backend::Slab, "hardened"),
+        ("jemalloc", Backend::Jemalloc, "jemalloc"),
+        ("mimalloc", Backend::Mimalloc, "mimalloc"),
+        ("snmalloc", Backend::Snmalloc, "snmalloc"),
     ] {
+        let log = format!("c-abi-{}", name.replace(' ', "-"));
+        let env = allocmux_harness::compare::preload::build_env(backend);
         let build = step(
-            &format!("{name} build"),
+            &format!("C ABI build, {name}"),
             &format!("{log}-build"),
             cargo()
-                .args(["build", "-p", "allocmux-slab-malloc", "--lib"])
-                .args(features),
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .args([
+                    "build",
+                    "-p",
+                    "allocmux-preload",
+                    "--lib",
+                    "--no-default-features",
+                ])
+                .args(["--features", features]),
         )
         .map_err(io)?;
         let ok = build.ok;
@@ -331,12 +341,13 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         if ok {
             results.push(
                 step(
-                    name,
-                    log,
+                    &format!("C ABI, {name}"),
+                    &log,
                     cargo()
+                        .envs(env.iter().map(|(k, v)| (k, v)))
                         .env("ALLOCMUX_C_ABI_TESTS", "1")
-                        .args(["test", "-p", "allocmux-slab-malloc"])
-                        .args(features),
+                        .args(["test", "-p", "allocmux-preload", "--no-default-features"])
+                        .args(["--features", features]),
                 )
                 .map_err(io)?,
             );

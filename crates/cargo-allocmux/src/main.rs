@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use allocmux_harness::compare::{self, CompareArgs};
 use allocmux_harness::matrix::{self, MatrixArgs};
 use allocmux_harness::merge::{self, MergeArgs};
-use allocmux_harness::{cmd, paths, Paths};
+use allocmux_harness::{paths, Paths};
 use clap::{Parser, Subcommand};
 
 /// Cargo's view of the command line: `cargo allocmux …`.
@@ -37,8 +37,9 @@ struct Allocmux {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build this project's program once per backend, run the builds
-    /// interleaved, and report which allocator suits it.
+    /// Build this project's program once per backend (or, with --preload, run any
+    /// program with each backend's library preloaded), run them interleaved, and
+    /// report which allocator suits it.
     Compare(CompareArgs),
     /// Run allocmux's shared workload matrix (the flags of `cargo xtask bench-matrix`).
     Matrix(MatrixArgs),
@@ -57,35 +58,20 @@ fn cache_target_dir() -> PathBuf {
     base.join("allocmux/target")
 }
 
-/// Where matrix results go without `--out`: below the current Cargo
-/// project's target directory when there is one, else `./allocmux-matrix/`.
-fn matrix_results_dir(cwd: &Path) -> PathBuf {
-    let out = cmd::cargo(cwd)
-        .args(["metadata", "--no-deps", "--format-version", "1"])
-        .output();
-    let target = out
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
-        .and_then(|v| v["target_directory"].as_str().map(PathBuf::from));
-    match target {
-        Some(t) => t.join("allocmux/matrix"),
-        None => cwd.join("allocmux-matrix"),
-    }
-}
-
+/// allocmux's sources (for the matrix's runner and the preload libraries) and
+/// where builds and matrix results go.
 fn matrix_paths(cwd: &Path) -> Result<Paths, String> {
     let source = paths::allocmux_source().ok_or_else(|| {
         format!(
-            "`cargo allocmux matrix` builds allocmux's runner from its sources, and they are not where this \
-             cargo-allocmux was installed from ({}). Point ALLOCMUX_SRC at a clone of allocmux.",
+            "this command builds from allocmux's sources, and they are not where this cargo-allocmux was \
+             installed from ({}). Point ALLOCMUX_SRC at a clone of allocmux.",
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").display()
         )
     })?;
     Ok(Paths {
         source,
         target_dir: cache_target_dir(),
-        results: matrix_results_dir(cwd),
+        results: paths::project_results_dir(cwd, "matrix"),
     })
 }
 
@@ -99,7 +85,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match &cli.command {
-        Command::Compare(args) => compare::run(args, &cwd),
+        Command::Compare(args) => compare::run(args, &cwd, matrix_paths(&cwd)),
         Command::Matrix(args) => matrix_paths(&cwd).and_then(|p| matrix::run(args, &p)),
         Command::Merge(args) => merge::run(args),
     };

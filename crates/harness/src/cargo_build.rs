@@ -24,6 +24,8 @@ pub enum TargetKind {
     Example(String),
     /// `--bench NAME`.
     Bench(String),
+    /// The package's C dynamic library (`--lib`, a `cdylib` named NAME).
+    CLib(String),
 }
 
 impl TargetKind {
@@ -33,13 +35,17 @@ impl TargetKind {
             TargetKind::Bin(n) => ["--bin", n],
             TargetKind::Example(n) => ["--example", n],
             TargetKind::Bench(n) => ["--bench", n],
+            TargetKind::CLib(_) => ["--lib", ""],
         }
     }
 
     /// The target's name.
     pub fn name(&self) -> &str {
         match self {
-            TargetKind::Bin(n) | TargetKind::Example(n) | TargetKind::Bench(n) => n,
+            TargetKind::Bin(n)
+            | TargetKind::Example(n)
+            | TargetKind::Bench(n)
+            | TargetKind::CLib(n) => n,
         }
     }
 
@@ -49,6 +55,7 @@ impl TargetKind {
             TargetKind::Bin(_) => "bin",
             TargetKind::Example(_) => "example",
             TargetKind::Bench(_) => "bench",
+            TargetKind::CLib(_) => "cdylib",
         }
     }
 }
@@ -64,6 +71,8 @@ pub struct BuildRequest<'a> {
     pub target: TargetKind,
     /// `--features`, e.g. `allocmux/mimalloc`.
     pub features: Vec<String>,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
     /// `--target-dir`.
     pub target_dir: &'a Path,
     /// Extra environment for Cargo.
@@ -77,7 +86,8 @@ pub struct BuildRequest<'a> {
 /// What a successful build produced.
 #[derive(Debug, Clone)]
 pub struct Built {
-    /// The executable in Cargo's target directory (overwritten by the next build).
+    /// The executable (or, for [`TargetKind::CLib`], the shared library) in Cargo's
+    /// target directory, overwritten by the next build.
     pub executable: PathBuf,
     /// The features the `allocmux` package was compiled with in this build,
     /// when the build includes the façade.
@@ -96,7 +106,10 @@ pub fn build(req: &BuildRequest<'_>) -> Result<Built, String> {
     if let Some(p) = req.package {
         c.args(["-p", p]);
     }
-    c.args(req.target.args());
+    c.args(req.target.args().into_iter().filter(|a| !a.is_empty()));
+    if req.no_default_features {
+        c.arg("--no-default-features");
+    }
     if !req.features.is_empty() {
         c.args(["--features", &req.features.join(",")]);
     }
@@ -185,6 +198,12 @@ fn read_messages(messages: &str, target: &TargetKind) -> (Option<PathBuf>, Optio
         if kind_matches && t["name"] == target.name() {
             if let Some(exe) = v["executable"].as_str() {
                 executable = Some(PathBuf::from(exe));
+            } else if let Some(so) = v["filenames"].as_array().and_then(|f| {
+                f.iter()
+                    .filter_map(|x| x.as_str())
+                    .find(|x| x.ends_with(".so"))
+            }) {
+                executable = Some(PathBuf::from(so));
             }
         }
     }

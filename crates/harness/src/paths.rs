@@ -67,6 +67,25 @@ pub fn facade_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/path/to/allocmux/crates/allocmux"))
 }
 
+/// Where a command run in `cwd` keeps results named `kind` (`matrix`,
+/// `compare`) when `--out` is not given: below the current Cargo project's
+/// target directory when there is one (`target/allocmux/<kind>`), else
+/// `./allocmux-<kind>/`.
+pub fn project_results_dir(cwd: &Path, kind: &str) -> PathBuf {
+    let out = crate::cmd::cargo(cwd)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output();
+    let target = out
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+        .and_then(|v| v["target_directory"].as_str().map(PathBuf::from));
+    match target {
+        Some(t) => t.join("allocmux").join(kind),
+        None => cwd.join(format!("allocmux-{kind}")),
+    }
+}
+
 /// `20261127-074500` from an RFC 3339 time, for directory names.
 pub fn timestamp_dir_name(rfc3339: &str) -> String {
     rfc3339

@@ -146,6 +146,7 @@ pub fn build_runner(
         package: Some("allocmux-runner"),
         target: TargetKind::Bin("allocmux-runner".into()),
         features,
+        no_default_features: false,
         target_dir: &target_dir,
         env: Vec::new(),
         log: gate_dir

@@ -33,6 +33,7 @@ pub fn build_runner(
         package: Some("allocmux-runner"),
         target: TargetKind::Bin("allocmux-runner".into()),
         features,
+        no_default_features: false,
         target_dir: &paths.target_dir,
         env: Vec::new(),
         log: log_dir.join(format!("build-{}.log", backend.name())),

@@ -174,7 +174,38 @@ pub fn summarize(results: &MatrixResults) -> CompareSummary {
         recommendation: Vec::new(),
     };
     summary.recommendation = recommend(&summary);
+    summary.recommendation.extend(output_note(results));
     summary
+}
+
+/// Whether every successful run printed what the system allocator's runs printed.
+fn output_note(results: &MatrixResults) -> Option<String> {
+    let digest = |r: &&crate::results::CellRun| r.stdout_digest.clone();
+    let ok: Vec<_> = results
+        .runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Ok && r.stdout_digest.is_some())
+        .collect();
+    let reference = ok.iter().find(|r| r.backend == BASELINE).and_then(digest)?;
+    let differing: Vec<String> = ok
+        .iter()
+        .filter(|r| r.stdout_digest.as_deref() != Some(reference.as_str()))
+        .map(|r| format!("{} run {}", r.backend, r.rep))
+        .collect();
+    Some(if differing.is_empty() {
+        format!(
+            "Output: all {} successful runs printed the same standard output as the system allocator's.",
+            ok.len()
+        )
+    } else {
+        format!(
+            "Output: {} of {} runs printed something other than the system allocator's first run ({}); \
+             --check-output makes that a failure.",
+            differing.len(),
+            ok.len(),
+            differing.join(", ")
+        )
+    })
 }
 
 /// Seconds with three significant digits: `1.23 s`, `45.6 ms`.
@@ -462,12 +493,23 @@ pub fn render_markdown(s: &CompareSummary, results: &MatrixResults) -> String {
     if let Some(p) = &results.program {
         out.push_str("\n## What proves each backend\n\n");
         for e in &p.evidence {
+            let how = match &e.library {
+                Some(lib) => format!("preloaded `{lib}`"),
+                None if e.facade_features.is_empty() && s.method == "preload" => {
+                    "no library (the program as it is)".to_owned()
+                }
+                None => format!(
+                    "allocmux compiled with features [{}]",
+                    e.facade_features.join(", ")
+                ),
+            };
             let _ = writeln!(
                 out,
-                "- **{}**: allocmux compiled with features [{}]; the program said `{}`",
+                "- **{}**: {how}; the program said `{}`",
                 e.backend,
-                e.facade_features.join(", "),
-                e.banner.as_deref().unwrap_or("(no run succeeded)")
+                e.banner
+                    .as_deref()
+                    .unwrap_or("(nothing: no line is expected, or no run succeeded)")
             );
         }
     }

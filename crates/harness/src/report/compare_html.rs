@@ -177,14 +177,19 @@ pub fn render_html(s: &CompareSummary, results: &MatrixResults) -> String {
         out.push_str("</ul>\n");
     }
     if let Some(p) = &results.program {
-        out.push_str("<h2>What proves each backend</h2>\n<table><thead><tr><th class=\"name\">Backend</th><th class=\"name\">allocmux features compiled in</th><th class=\"name\">What the running program said</th></tr></thead><tbody>\n");
+        out.push_str("<h2>What proves each backend</h2>\n<table><thead><tr><th class=\"name\">Backend</th><th class=\"name\">How it was put in place</th><th class=\"name\">What the running program said</th></tr></thead><tbody>\n");
         for e in &p.evidence {
+            let how = match &e.library {
+                Some(lib) => format!("LD_PRELOAD={lib}"),
+                None if p.method == "preload" => "no library: the program as it is".to_owned(),
+                None => format!("allocmux features: {}", e.facade_features.join(", ")),
+            };
             let _ = writeln!(
                 out,
                 "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"name\"><code>{}</code></td></tr>",
                 escape(&e.backend),
-                escape(&e.facade_features.join(", ")),
-                escape(e.banner.as_deref().unwrap_or("(no run succeeded)"))
+                escape(&how),
+                escape(e.banner.as_deref().unwrap_or("(nothing expected, or no run succeeded)"))
             );
         }
         out.push_str("</tbody></table>\n");

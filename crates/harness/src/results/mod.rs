@@ -80,6 +80,9 @@ pub struct BackendEvidence {
     /// The façade features Cargo compiled into the binary (façade method).
     #[serde(default)]
     pub facade_features: Vec<String>,
+    /// The library put in front of the C library (preload method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
     /// The line the running program printed to say which allocator served it.
     #[serde(default)]
     pub banner: Option<String>,
@@ -165,6 +168,10 @@ pub struct CellRun {
     /// (`compare`: every run is checked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// A digest of what the program wrote to stdout (`compare`), to check that
+    /// every backend's runs printed the same as the system allocator's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout_digest: Option<String>,
     /// What went wrong, for every status but `Ok`.
     pub error: Option<String>,
 }
@@ -190,6 +197,7 @@ impl CellRun {
             usage: None,
             metric: None,
             active: None,
+            stdout_digest: None,
             error: None,
         }
     }

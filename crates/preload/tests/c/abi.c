@@ -1,4 +1,4 @@
-/* C-ABI tests for liballocmux_slab.so: run with LD_PRELOAD=.../liballocmux_slab.so.
+/* C-ABI tests for liballocmux_preload.so (any backend): run with LD_PRELOAD=<library>.
  * Each exported function's edge cases (see src/lib.rs), thread churn with cross-thread
  * frees, and fork from a multi-threaded process. Exit 0 = all passed; every failed
  * check prints one line. Built and run by tests/c_abi.rs. */
@@ -48,11 +48,11 @@ static int aligned(void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
 static void test_interposed(void) {
     Dl_info info;
     CHECK(dladdr((void *)&malloc, &info) && info.dli_fname &&
-              strstr(info.dli_fname, "liballocmux_slab") != NULL,
-          "malloc resolves to %s, not liballocmux_slab.so (not preloaded?)",
+              strstr(info.dli_fname, "liballocmux") != NULL,
+          "malloc resolves to %s, not the allocmux library (not preloaded?)",
           info.dli_fname ? info.dli_fname : "?");
-    int (*active)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "allocmux_slab_active");
-    CHECK(active && active() == 1, "marker symbol allocmux_slab_active missing");
+    int (*active)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "allocmux_preload_active");
+    CHECK(active && active() == 1, "marker symbol allocmux_preload_active missing");
 }
 
 static void test_malloc_free(void) {

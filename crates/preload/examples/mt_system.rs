@@ -1,6 +1,6 @@
 //! A multithreaded Rust program on the **system** allocator (no `#[global_allocator]`),
-//! for `cargo xtask preload-check`: run with `LD_PRELOAD=liballocmux_slab.so` its
-//! `malloc`/`free` calls (through `std::alloc::System`) go to the slab. Rounds of
+//! for `cargo xtask preload-check`: run with a preloaded allocmux library, its
+//! `malloc`/`free` calls (through `std::alloc::System`) go to that library's backend. Rounds of
 //! threads are created and destroyed; boxes, strings and vectors move between threads
 //! through channels (cross-thread frees); the output is a deterministic checksum.
 

@@ -1,13 +1,16 @@
 //! C-ABI tests: compiles `tests/c/abi.c` with the system C compiler (`$CC`, else `cc`)
-//! and runs it with the freshly built `liballocmux_slab.so` preloaded. The C program
-//! checks that `malloc` really resolves into the library, every exported function's
-//! edge cases, thread churn with cross-thread frees, and 200 forks while 8 threads
-//! allocate (each child allocates, frees, starts a thread and exits 0).
+//! and runs it with the freshly built library preloaded, whichever backend it carries.
+//! The C program checks that `malloc` really resolves into the library, every exported
+//! function's edge cases, thread churn with cross-thread frees, and 200 forks while 8
+//! threads allocate (each child allocates, frees, starts a thread and exits 0).
 //!
 //! Cargo does not build a `cdylib` for integration tests, so the library must be built
-//! first: `cargo build -p allocmux-slab-malloc && ALLOCMUX_C_ABI_TESTS=1 cargo test -p
-//! allocmux-slab-malloc` (what `cargo xtask test` runs). Without `ALLOCMUX_C_ABI_TESTS`
-//! the test only prints how to run it (so `cargo test --workspace` stays usable).
+//! first, with the same features: `cargo build -p allocmux-preload --no-default-features
+//! --features mimalloc && ALLOCMUX_C_ABI_TESTS=1 cargo test -p allocmux-preload
+//! --no-default-features --features mimalloc` (what `cargo xtask test` runs for every
+//! backend). `ALLOCMUX_PRELOAD_LIB` names another library to test. Without
+//! `ALLOCMUX_C_ABI_TESTS` the test only prints how to run it (so `cargo test
+//! --workspace` stays usable).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,24 +21,27 @@ fn enabled() -> bool {
         return true;
     }
     eprintln!(
-        "skipped: set ALLOCMUX_C_ABI_TESTS=1 after `cargo build -p allocmux-slab-malloc` \
-         (cargo xtask test does both)"
+        "skipped: set ALLOCMUX_C_ABI_TESTS=1 after `cargo build -p allocmux-preload` \
+         (cargo xtask test does both, for every backend)"
     );
     false
 }
 
-/// The cdylib built by `cargo build -p allocmux-slab-malloc` for this profile
-/// (`target/<profile>/liballocmux_slab.so`).
+/// The library under test: `ALLOCMUX_PRELOAD_LIB`, else the cdylib built by `cargo
+/// build -p allocmux-preload` for this profile (`target/<profile>/liballocmux_preload.so`).
 pub fn library() -> PathBuf {
+    if let Some(lib) = std::env::var_os("ALLOCMUX_PRELOAD_LIB") {
+        return PathBuf::from(lib);
+    }
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps/<test>");
-    let so = profile_dir.join("liballocmux_slab.so");
+    let so = profile_dir.join("liballocmux_preload.so");
     assert!(
         so.exists(),
-        "{} was not built: run `cargo build -p allocmux-slab-malloc` first",
+        "{} was not built: run `cargo build -p allocmux-preload` first",
         so.display()
     );
     so
@@ -44,7 +50,8 @@ pub fn library() -> PathBuf {
 /// Compiles `tests/c/<name>.c` next to the test binary; returns the executable.
 fn compile(name: &str) -> PathBuf {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/c/{name}.c"));
-    let out = library().with_file_name(format!("c-test-{name}"));
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = exe.with_file_name(format!("c-test-{name}"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
         .args(["-O2", "-g", "-fno-builtin", "-pthread", "-Wall", "-Wextra"])
@@ -71,7 +78,7 @@ fn c_abi_edge_cases_threads_and_fork() {
     let out = Command::new(&exe)
         .arg("200")
         .env("LD_PRELOAD", library())
-        .env("ALLOCMUX_SLAB_BANNER", "1")
+        .env("ALLOCMUX_PRELOAD_BANNER", "1")
         .output()
         .expect("run the C test");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -86,7 +93,7 @@ fn c_abi_edge_cases_threads_and_fork() {
     assert!(stdout.contains(", 0 failed"), "{stdout}");
     // The exit banner proves the library served the allocations.
     assert!(
-        stderr.contains("allocmux-slab: active"),
+        stderr.contains("allocmux-preload: backend=") && stderr.contains("served=yes"),
         "no banner: {stderr}"
     );
 }

@@ -1,0 +1,219 @@
+//! One backend ready to run ([`Contender`]) and one measured run of it
+//! ([`run_once`]): the program, its environment, and the check that the run
+//! was served by the backend it was meant for. For the façade method the
+//! program is a build of the user's target per backend ([`build_contender`]);
+//! for `--preload` it is the user's program with a library in front
+//! (`preload.rs`).
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use allocmux::Backend;
+
+use super::project::Project;
+use super::{banner, preload, Metric};
+use crate::cargo_build::{self, BuildRequest, TargetKind};
+use crate::cmd;
+use crate::process::{self, Ending};
+use crate::results::{BackendEvidence, CellRun, RunStatus};
+
+/// One backend ready to run: the program to start and its environment, or
+/// why it cannot run.
+#[derive(Debug, Clone)]
+pub struct Contender {
+    /// The backend.
+    pub backend: Backend,
+    /// The program to start (a per-backend build, or the user's program).
+    pub program: PathBuf,
+    /// Arguments placed before the user's (`--bench` for bench targets).
+    pub leading_args: Vec<String>,
+    /// Environment for every run.
+    pub env: Vec<(String, String)>,
+    /// Why the backend cannot run (its build failed or carries the wrong backend).
+    pub unusable: Option<String>,
+    /// What proves the build is that backend.
+    pub evidence: BackendEvidence,
+    /// The library preloaded for this backend (`--preload`), if any.
+    pub preload: Option<PathBuf>,
+}
+
+impl Contender {
+    /// How a run of this contender shows which allocator served it.
+    fn proof(&self, preload_mode: bool) -> Proof {
+        match (preload_mode, &self.preload) {
+            (false, _) => Proof::Banner,
+            (true, Some(_)) => Proof::Library,
+            (true, None) => Proof::Nothing,
+        }
+    }
+}
+
+/// What a run must show to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    /// The façade's start-up line naming the backend.
+    Banner,
+    /// The preloaded library's exit line, served=yes.
+    Library,
+    /// Nothing: the program runs as it is (the system allocator under --preload).
+    Nothing,
+}
+
+/// The façade features a build of `backend` must carry (none for system).
+fn expected_feature(backend: Backend) -> Option<&'static str> {
+    backend.feature()
+}
+
+/// Builds the program for `backend` and checks that Cargo compiled the façade
+/// with that backend's feature and no other.
+pub fn build_contender(project: &Project, backend: Backend, work: &Path) -> Contender {
+    let mut contender = Contender {
+        preload: None,
+        backend,
+        program: PathBuf::new(),
+        leading_args: match project.target {
+            TargetKind::Bench(_) => vec!["--bench".into()],
+            _ => Vec::new(),
+        },
+        env: vec![(banner::BANNER_ENV.into(), "1".into())],
+        unusable: None,
+        evidence: BackendEvidence {
+            backend: backend.name().into(),
+            facade_features: Vec::new(),
+            library: None,
+            banner: None,
+        },
+    };
+    let features: Vec<String> = expected_feature(backend)
+        .map(|f| format!("{}/{f}", project.facade_dep))
+        .into_iter()
+        .collect();
+    let built = cargo_build::build(&BuildRequest {
+        dir: &project.root,
+        package: Some(&project.package),
+        target: project.target.clone(),
+        features,
+        no_default_features: false,
+        target_dir: &work.join("build"),
+        // Symbols stay in, whatever the project's profile says: they cost
+        // nothing at run time and let a profiler read the binaries.
+        env: vec![("CARGO_PROFILE_RELEASE_STRIP".into(), "none".into())],
+        log: work
+            .join("logs")
+            .join(format!("build-{}.log", backend.name())),
+        what: format!(
+            "{} `{}` with {backend}",
+            project.target.kind(),
+            project.target.name()
+        ),
+    });
+    let built = match built {
+        Ok(b) => b,
+        Err(e) => {
+            contender.unusable = Some(e);
+            return contender;
+        }
+    };
+    let facade = built.facade_features.unwrap_or_default();
+    let backends_in: Vec<&str> = Backend::ALL
+        .iter()
+        .filter_map(|b| b.feature())
+        .filter(|f| facade.iter().any(|x| x == f))
+        .collect();
+    contender.evidence.facade_features = facade.clone();
+    if backends_in != expected_feature(backend).into_iter().collect::<Vec<_>>() {
+        contender.unusable = Some(format!(
+            "the {backend} build compiled allocmux with the backend features {backends_in:?}; expected {:?}",
+            expected_feature(backend).into_iter().collect::<Vec<_>>()
+        ));
+        return contender;
+    }
+    let dest = work
+        .join("bin")
+        .join(format!("{}-{}", project.target.name(), backend.name()));
+    match cargo_build::copy_out(&built.executable, &dest) {
+        Ok(()) => contender.program = dest,
+        Err(e) => contender.unusable = Some(e),
+    }
+    contender
+}
+
+/// Runs `contender` once and turns what happened into a [`CellRun`].
+#[allow(clippy::too_many_arguments)]
+pub fn run_once(
+    contender: &Contender,
+    preload_mode: bool,
+    label: &str,
+    args: &[String],
+    dir: &Path,
+    rep: u32,
+    timeout: Duration,
+    metric: Option<&Metric>,
+) -> CellRun {
+    let mut run = CellRun::new(label, contender.backend.name(), 1, rep, RunStatus::Failed);
+    if let Some(why) = &contender.unusable {
+        run.error = Some(format!("not run: {}", cmd::last_line(why)));
+        return run;
+    }
+    let mut c = Command::new(&contender.program);
+    c.args(&contender.leading_args).args(args).current_dir(dir);
+    for (k, v) in &contender.env {
+        c.env(k, v);
+    }
+    let finished = process::run(&mut c, timeout);
+    run.wall_seconds = finished.wall_seconds;
+    run.usage = finished.usage;
+    let stderr = preload::strip(&banner::strip(&finished.stderr));
+    run.stdout_digest = Some(digest(&finished.stdout));
+    match &finished.ending {
+        Ending::TimedOut => {
+            run.status = RunStatus::Timeout;
+            run.error = Some(finished.ending.describe(timeout));
+            return run;
+        }
+        ending if !ending.success() => {
+            let how = ending.describe(timeout);
+            let last = cmd::last_line(&stderr);
+            run.error = Some(if last.is_empty() {
+                how
+            } else {
+                format!("{how}: {last}")
+            });
+            return run;
+        }
+        _ => {}
+    }
+    let backend = contender.backend.name();
+    let proof = match contender.proof(preload_mode) {
+        Proof::Banner => banner::verify(&finished.stderr, finished.pid, backend).map(Some),
+        Proof::Library => preload::verify(&finished.stderr, finished.pid, backend).map(Some),
+        Proof::Nothing => Ok(None),
+    };
+    match proof {
+        Ok(line) => run.active = line,
+        Err(e) => {
+            run.error = Some(e);
+            return run;
+        }
+    }
+    if let Some(m) = metric {
+        match m.find(&finished.stdout).or_else(|| m.find(&stderr)) {
+            Some(v) => run.metric = Some(v),
+            None => {
+                run.error = Some("the program printed no value for --metric".into());
+                return run;
+            }
+        }
+    }
+    run.status = RunStatus::Ok;
+    run
+}
+
+/// A digest of a run's output, to compare runs without keeping the output.
+fn digest(text: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
