@@ -256,6 +256,56 @@ fn a_backend_that_fails_to_build_is_reported_and_the_others_run() {
 }
 
 #[test]
+fn preload_runs_any_program_under_each_library() {
+    let dir = TempDir::with_prefix_in("preload-", env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let out = dir.path().join("report");
+    let script =
+        "import json; d = {str(i): [i] * 50 for i in range(20000)}; print(len(json.dumps(d)))";
+    let o = Command::new(env!("CARGO_BIN_EXE_cargo-allocmux"))
+        .args([
+            "allocmux",
+            "compare",
+            "--preload",
+            "--backends",
+            "slab",
+            "--reps",
+            "2",
+        ])
+        .args(["--check-output", "--out", out.to_str().unwrap()])
+        .args(["--", "python3", "-c", script])
+        .current_dir(dir.path())
+        // The libraries are built in a cache of the test's own, not the user's.
+        .env("XDG_CACHE_HOME", shared_target().join("cache"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("(preload)") && stdout.contains("Output: all 4"),
+        "{stdout}"
+    );
+    let r = results(&out);
+    for run in r["runs"].as_array().unwrap() {
+        let active = run["active"].as_str().unwrap();
+        match run["backend"].as_str().unwrap() {
+            "slab" => assert!(
+                active.starts_with("allocmux-preload: backend=slab ")
+                    && active.ends_with("served=yes"),
+                "{active}"
+            ),
+            _ => assert!(active.contains("no allocmux library"), "{active}"),
+        }
+    }
+    let o = allocmux(
+        dir.path(),
+        &["compare", "--preload", "--", "no-such-program-anywhere"],
+    );
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not on PATH"), "{stderr}");
+}
+
+#[test]
 fn a_project_without_the_facade_gets_the_two_lines_to_add() {
     let project = fixture(false);
     let o = allocmux(project.path(), &["compare"]);

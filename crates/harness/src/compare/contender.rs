@@ -189,7 +189,18 @@ pub fn run_once(
     let proof = match contender.proof(preload_mode) {
         Proof::Banner => banner::verify(&finished.stderr, finished.pid, backend).map(Some),
         Proof::Library => preload::verify(&finished.stderr, finished.pid, backend).map(Some),
-        Proof::Nothing => Ok(None),
+        Proof::Nothing => match preload::banners(&finished.stderr)
+            .iter()
+            .find(|b| b.pid == finished.pid)
+        {
+            Some(b) => Err(format!(
+                "an allocmux library was loaded into the system allocator's run: {}",
+                b.line
+            )),
+            None => Ok(Some(
+                "no allocmux library in the process: the program's own (system) allocator".into(),
+            )),
+        },
     };
     match proof {
         Ok(line) => run.active = line,
