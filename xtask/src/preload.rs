@@ -103,7 +103,7 @@ fn failures(plain: &Run, pre: &Run) -> Vec<String> {
     if !pre.ok {
         problems.push(format!(
             "preloaded run failed: {}",
-            cmd::tail(&preload::strip(&pre.stderr), 10)
+            cmd::tail(&preload::LIBRARY_LINE.strip(&pre.stderr), 10)
         ));
     }
     problems

@@ -91,6 +91,24 @@ fn allocmux(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `compare ARGS --out OUT` in `dir`.
+fn compare(dir: &Path, out: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["compare", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    allocmux(dir, &all)
+}
+
+/// The run of `backend` in a results file (the first, when there are several).
+fn run_of(r: &serde_json::Value, backend: &str) -> serde_json::Value {
+    r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["backend"] == backend)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {backend} run in {r}"))
+}
+
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -107,18 +125,16 @@ fn results(out: &Path) -> serde_json::Value {
 fn compare_measures_the_program_under_each_backend() {
     let project = fixture(true);
     let out = project.path().join("report");
-    let o = allocmux(
+    let o = compare(
         project.path(),
+        &out,
         &[
-            "compare",
             "--backends",
             "slab",
             "--reps",
             "2",
             "--metric",
             "json:ops_per_sec",
-            "--out",
-            out.to_str().unwrap(),
         ],
     );
     let (stdout, stderr) = text(&o);
@@ -155,16 +171,14 @@ fn compare_measures_the_program_under_each_backend() {
 fn a_crash_and_a_hang_under_one_backend_leave_the_others_measured() {
     let project = fixture(true);
     let out = project.path().join("report");
-    let o = allocmux(
+    let o = compare(
         project.path(),
+        &out,
         &[
-            "compare",
             "--backends",
             "slab",
             "--reps",
             "1",
-            "--out",
-            out.to_str().unwrap(),
             "--",
             "--crash-on",
             "slab",
@@ -173,46 +187,35 @@ fn a_crash_and_a_hang_under_one_backend_leave_the_others_measured() {
     let (stdout, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
     let r = results(&out);
-    let runs = r["runs"].as_array().unwrap();
-    let slab = runs.iter().find(|r| r["backend"] == "slab").unwrap();
+    let slab = run_of(&r, "slab");
     assert_eq!(slab["status"], "failed");
     let error = slab["error"].as_str().unwrap();
     assert!(
         error.contains("SIGABRT") && error.contains("crashing on purpose"),
         "{error}"
     );
-    let system = runs.iter().find(|r| r["backend"] == "system").unwrap();
-    assert_eq!(system["status"], "ok");
+    assert_eq!(run_of(&r, "system")["status"], "ok");
     assert!(std::fs::read_to_string(out.join("report.md"))
         .unwrap()
         .contains("SIGABRT"));
 
-    let o = allocmux(
+    let o = compare(
         project.path(),
+        &out,
         &[
-            "compare",
             "--backends",
             "slab",
             "--reps",
             "1",
             "--timeout",
             "2",
-            "--out",
-            out.to_str().unwrap(),
             "--",
             "--hang-on",
             "slab",
         ],
     );
     assert_eq!(o.status.code(), Some(1));
-    let r = results(&out);
-    let slab = r["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["backend"] == "slab")
-        .cloned()
-        .unwrap();
+    let slab = run_of(&results(&out), "slab");
     assert_eq!(slab["status"], "timeout", "{slab}");
 }
 
@@ -246,13 +249,8 @@ fn a_backend_that_fails_to_build_is_reported_and_the_others_run() {
         "{stderr}"
     );
     let r = results(&out);
-    let runs = r["runs"].as_array().unwrap();
-    assert!(runs
-        .iter()
-        .any(|r| r["backend"] == "system" && r["status"] == "ok"));
-    assert!(runs
-        .iter()
-        .any(|r| r["backend"] == "snmalloc" && r["status"] == "failed"));
+    assert_eq!(run_of(&r, "system")["status"], "ok");
+    assert_eq!(run_of(&r, "snmalloc")["status"], "failed");
 }
 
 #[test]

@@ -63,3 +63,30 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+/// Runs build `i` (from 0) of `n`, announcing it as `what` and how it went
+/// (`[build 2/5] slab done in 12 s`, or FAILED with the error: the caller
+/// records that backend's runs as failed and goes on).
+pub fn announced_build<T>(
+    i: usize,
+    n: usize,
+    what: &str,
+    backend: &str,
+    build: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    eprintln!("[build {}/{n}] {what} …", i + 1);
+    let t = std::time::Instant::now();
+    let r = build();
+    match &r {
+        Ok(_) => eprintln!(
+            "[build {}/{n}] {backend} done in {:.0} s",
+            i + 1,
+            t.elapsed().as_secs_f64()
+        ),
+        Err(e) => eprintln!(
+            "[build {}/{n}] {backend} FAILED, its runs will be recorded as failed:\n{e}",
+            i + 1
+        ),
+    }
+    r
+}

@@ -51,7 +51,7 @@ mod tls {
 /// anything; the price is that the library must be loaded at start-up (`LD_PRELOAD` or
 /// linked), not `dlopen`ed late into a process whose static TLS surplus is used up.
 ///
-/// Cargo unifies features per build: when `crates/slab-malloc` is built in the same
+/// Cargo unifies features per build: when `crates/preload` is built in the same
 /// invocation as a Rust program using the slab (`cargo test --workspace`), that program
 /// gets this variant too. That is harmless: in an executable the linker relaxes the
 /// initial-exec access to local-exec (a constant offset from `%fs`).

@@ -11,79 +11,33 @@
 //! backend (`unknown` where the backend offers no safe way to ask). `compare`
 //! checks the line of the very process it started in every run.
 
+use super::lines::LineKind;
+
 /// The environment variable that turns the line on.
 pub const BANNER_ENV: &str = "ALLOCMUX_BANNER";
 
-/// What one banner line says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Banner {
-    /// The whole line, as printed.
-    pub line: String,
-    /// `backend=`.
-    pub backend: String,
-    /// `global=`: `yes`, `no` or `unknown`.
-    pub global: String,
-    /// `pid=`.
-    pub pid: u32,
-}
-
-/// Every banner line in `stderr`.
-pub fn banners(stderr: &str) -> Vec<Banner> {
-    stderr
-        .lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix("allocmux: ")?;
-            let field = |key: &str| {
-                rest.split_whitespace()
-                    .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-                    .map(str::to_owned)
-            };
-            Some(Banner {
-                line: line.to_owned(),
-                backend: field("backend")?,
-                global: field("global")?,
-                pid: field("pid")?.parse().ok()?,
-            })
-        })
-        .collect()
-}
-
-/// `stderr` without banner lines, for error messages.
-pub fn strip(stderr: &str) -> String {
-    stderr
-        .lines()
-        .filter(|l| !l.starts_with("allocmux: backend="))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+/// The façade's start-up line.
+pub const FACADE_LINE: LineKind = LineKind {
+    prefix: "allocmux: ",
+};
 
 /// Checks that process `pid` announced `backend` as its global allocator;
 /// returns its banner line, or why the run cannot count.
 pub fn verify(stderr: &str, pid: u32, backend: &str) -> Result<String, String> {
-    let all = banners(stderr);
-    let Some(b) = all.iter().find(|b| b.pid == pid) else {
-        return Err(if all.is_empty() {
-            format!(
-                "the program printed no `allocmux:` line with {BANNER_ENV}=1, so nothing shows that {backend} served it \
-                 (is its allocmux dependency older than this cargo-allocmux?)"
-            )
-        } else {
-            format!(
-                "no `allocmux:` line from the process started (pid {pid}); lines seen: {}",
-                all.iter()
-                    .map(|b| b.line.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            )
-        });
-    };
-    if b.backend != backend {
+    let b = FACADE_LINE.of_pid(stderr, pid, || {
+        format!(
+            "the program printed no `allocmux:` line with {BANNER_ENV}=1, so nothing shows that {backend} served it \
+             (is its allocmux dependency older than this cargo-allocmux?)"
+        )
+    })?;
+    if b.get("backend") != Some(backend) {
         return Err(format!(
             "built for {backend}, but the program says it allocates with {} ({})",
-            b.backend, b.line
+            b.get("backend").unwrap_or("?"),
+            b.line
         ));
     }
-    if b.global == "no" {
+    if b.get("global") == Some("no") {
         return Err(format!(
             "{backend} is linked in, but the program's global allocator is not allocmux::Allocator: add \
              `#[global_allocator] static GLOBAL: allocmux::Allocator = allocmux::Allocator;` ({})",
@@ -100,7 +54,7 @@ mod tests {
     #[test]
     fn banner_lines_are_read_and_checked() {
         let err = "noise\nallocmux: backend=mimalloc global=yes pid=42\nallocmux: backend=slab global=no pid=7\n";
-        assert_eq!(banners(err).len(), 2);
+        assert_eq!(FACADE_LINE.read(err).len(), 2);
         assert_eq!(
             verify(err, 42, "mimalloc").unwrap(),
             "allocmux: backend=mimalloc global=yes pid=42"
@@ -115,6 +69,6 @@ mod tests {
         assert!(verify("plain output", 1, "slab")
             .unwrap_err()
             .contains("no `allocmux:` line"));
-        assert_eq!(strip(err), "noise");
+        assert_eq!(FACADE_LINE.strip(err), "noise");
     }
 }

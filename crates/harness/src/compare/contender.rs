@@ -16,7 +16,7 @@ use super::project::Project;
 use super::{banner, preload, Metric};
 use crate::cargo_build::{self, BuildRequest, TargetKind};
 use crate::cmd;
-use crate::process::{self, Ending};
+use crate::process;
 use crate::results::{BackendEvidence, CellRun, RunStatus};
 
 /// One backend ready to run: the program to start and its environment, or
@@ -163,33 +163,17 @@ pub fn run_once(
         c.env(k, v);
     }
     let finished = process::run(&mut c, timeout);
-    run.wall_seconds = finished.wall_seconds;
-    run.usage = finished.usage;
-    let stderr = preload::strip(&banner::strip(&finished.stderr));
+    let stderr = preload::LIBRARY_LINE.strip(&banner::FACADE_LINE.strip(&finished.stderr));
     run.stdout_digest = Some(digest(&finished.stdout));
-    match &finished.ending {
-        Ending::TimedOut => {
-            run.status = RunStatus::Timeout;
-            run.error = Some(finished.ending.describe(timeout));
-            return run;
-        }
-        ending if !ending.success() => {
-            let how = ending.describe(timeout);
-            let last = cmd::last_line(&stderr);
-            run.error = Some(if last.is_empty() {
-                how
-            } else {
-                format!("{how}: {last}")
-            });
-            return run;
-        }
-        _ => {}
+    if !run.record_process(&finished, timeout, &stderr) {
+        return run;
     }
     let backend = contender.backend.name();
     let proof = match contender.proof(preload_mode) {
         Proof::Banner => banner::verify(&finished.stderr, finished.pid, backend).map(Some),
         Proof::Library => preload::verify(&finished.stderr, finished.pid, backend).map(Some),
-        Proof::Nothing => match preload::banners(&finished.stderr)
+        Proof::Nothing => match preload::LIBRARY_LINE
+            .read(&finished.stderr)
             .iter()
             .find(|b| b.pid == finished.pid)
         {

@@ -3,8 +3,7 @@
 //! what the system allocator's runs printed, and the reports at the end.
 
 use std::path::Path;
-use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use allocmux::Backend;
 
@@ -12,9 +11,7 @@ use super::contender::{run_once, Contender};
 use super::Metric;
 use crate::machine;
 use crate::matrix::plan::shuffled_rounds;
-use crate::paths::link_latest;
 use crate::progress::Progress;
-use crate::report;
 use crate::results::{
     backend_infos, CellRun, MatrixResults, ProgramInfo, RunStatus, WorkloadInfo, SCHEMA,
 };
@@ -136,35 +133,4 @@ pub fn check_outputs(runs: &mut [CellRun]) -> Vec<String> {
         }
     }
     problems
-}
-
-/// Writes the reports, prints the table, links `latest` and picks the exit code.
-pub fn finish(
-    results: &MatrixResults,
-    out: &Path,
-    results_dir: &Path,
-    started: Instant,
-) -> Result<ExitCode, String> {
-    let terminal = report::write_all(results, out)?;
-    println!("{terminal}");
-    let failed = results
-        .runs
-        .iter()
-        .filter(|r| r.status != RunStatus::Ok)
-        .count();
-    println!(
-        "{} runs in {:.0} s ({failed} failed). Results: {}",
-        results.runs.len(),
-        started.elapsed().as_secs_f64(),
-        out.display()
-    );
-    for f in ["results.json", "results.csv", "report.md", "report.html"] {
-        println!("  {}", out.join(f).display());
-    }
-    link_latest(results_dir, out);
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }

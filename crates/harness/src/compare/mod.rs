@@ -21,6 +21,7 @@
 
 pub mod banner;
 mod contender;
+mod lines;
 mod measure;
 mod metric;
 pub mod preload;
@@ -35,9 +36,10 @@ use clap::Args;
 
 use crate::cargo_build::TargetKind;
 use crate::paths::{timestamp_dir_name, Paths};
+use crate::progress::announced_build;
 use crate::results::{MetricInfo, ProgramInfo};
 pub use contender::{build_contender, run_once, Contender};
-pub use measure::{check_outputs, finish, measure, MeasureSettings};
+pub use measure::{check_outputs, measure, MeasureSettings};
 pub use metric::Metric;
 use project::TargetChoice;
 
@@ -123,81 +125,119 @@ pub fn run(
         },
         &crate::paths::facade_dir(),
     )?;
-    let mut backends = args
-        .backends
-        .clone()
-        .unwrap_or_else(|| Backend::ALL.to_vec());
-    backends.push(Backend::System);
-    backends.sort();
-    backends.dedup();
-
+    let backends = chosen_backends(args);
     let work = project.target_directory.join("allocmux");
-    let results_dir = work.join("compare");
-    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| results_dir.join(timestamp_dir_name(&started)));
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let total = Instant::now();
-
+    let session = Session::open(args, work.join("compare"))?;
     let mut contenders = Vec::new();
     for (i, &backend) in backends.iter().enumerate() {
-        eprintln!(
-            "[build {}/{}] {} `{}` with {backend} …",
-            i + 1,
-            backends.len(),
+        let what = format!(
+            "{} `{}` with {backend}",
             project.target.kind(),
             project.target.name()
         );
-        let t = Instant::now();
-        let c = contender::build_contender(&project, backend, &work);
-        match &c.unusable {
-            None => eprintln!(
-                "[build {}/{}] {backend} done in {:.0} s",
-                i + 1,
-                backends.len(),
-                t.elapsed().as_secs_f64()
-            ),
-            Some(e) => eprintln!(
-                "[build {}/{}] {backend} FAILED, its runs will be recorded as failed:\n{e}",
-                i + 1,
-                backends.len()
-            ),
-        }
-        contenders.push(c);
+        let mut built = None;
+        let _ = announced_build(i, backends.len(), &what, backend.name(), || {
+            let c = contender::build_contender(&project, backend, &work);
+            let outcome = c.unusable.clone().map_or(Ok(()), Err);
+            built = Some(c);
+            outcome
+        });
+        contenders.push(built.expect("the build closure always runs"));
     }
-    let label = project.target.name().to_owned();
-    let mut command = vec![label.clone()];
+    let mut command = vec![project.target.name().to_owned()];
     command.extend(args.args.iter().cloned());
-    let program = ProgramInfo {
-        command: command.clone(),
-        project: project.root.display().to_string(),
-        target: format!("{} {}", project.target.kind(), project.target.name()),
-        method: "façade".into(),
+    let info = program_info(
+        args,
+        command,
+        project.root.display().to_string(),
+        format!("{} {}", project.target.kind(), project.target.name()),
+        "façade",
+    );
+    session.run(args, cwd, metric.as_ref(), &contenders, info, &args.args)
+}
+
+/// The description of the measured program kept in the results.
+fn program_info(
+    args: &CompareArgs,
+    command: Vec<String>,
+    project: String,
+    target: String,
+    method: &str,
+) -> ProgramInfo {
+    ProgramInfo {
+        command,
+        project,
+        target,
+        method: method.into(),
         metric: args.metric.as_ref().map(|spec| MetricInfo {
             spec: spec.clone(),
             higher_is_better: !args.lower_is_better,
         }),
         evidence: Vec::new(),
-    };
-    let results = measure::measure(
-        &contenders,
-        &label,
-        program,
-        &MeasureSettings {
-            args: &args.args,
-            dir: cwd,
-            reps: args.reps,
-            timeout: Duration::from_secs(args.timeout),
-            metric: metric.as_ref(),
+    }
+}
+
+/// One comparison's output directory and clock.
+struct Session {
+    started: String,
+    out: PathBuf,
+    results_dir: PathBuf,
+    clock: Instant,
+}
+
+impl Session {
+    /// Creates `--out` (default: a new `<results_dir>/<time>`).
+    fn open(args: &CompareArgs, results_dir: PathBuf) -> Result<Session, String> {
+        let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| results_dir.join(timestamp_dir_name(&started)));
+        std::fs::create_dir_all(&out)
+            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        Ok(Session {
             started,
-            out: &out,
-            preload: false,
-            check_output: args.check_output,
-        },
-    )?;
-    measure::finish(&results, &out, &results_dir, total)
+            out,
+            results_dir,
+            clock: Instant::now(),
+        })
+    }
+
+    /// Measures the contenders and writes the reports.
+    fn run(
+        self,
+        args: &CompareArgs,
+        cwd: &Path,
+        metric: Option<&Metric>,
+        contenders: &[Contender],
+        info: ProgramInfo,
+        program_args: &[String],
+    ) -> Result<ExitCode, String> {
+        let label = info
+            .command
+            .first()
+            .and_then(|c| Path::new(c).file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let preload = info.method == "preload";
+        let results = measure::measure(
+            contenders,
+            &label,
+            info,
+            &MeasureSettings {
+                args: program_args,
+                dir: cwd,
+                reps: args.reps,
+                timeout: Duration::from_secs(args.timeout),
+                metric,
+                started: self.started,
+                out: &self.out,
+                preload,
+                check_output: args.check_output,
+            },
+        )?;
+        crate::report::finish_run(&results, &self.out, &self.results_dir, self.clock)
+    }
 }
 
 /// `--backends`, with the system allocator always added, in report order.
@@ -227,68 +267,28 @@ fn run_preload(
         .ok_or("--preload measures the program given after `--`, e.g. `cargo allocmux compare --preload -- python3 app.py`")?;
     let path = preload::resolve_program(program)?;
     let backends = chosen_backends(args);
-    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let results_dir = crate::paths::project_results_dir(cwd, "compare");
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| results_dir.join(timestamp_dir_name(&started)));
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let total = Instant::now();
+    let session = Session::open(args, crate::paths::project_results_dir(cwd, "compare"))?;
+    let logs = session.out.join("logs");
     let mut contenders = Vec::new();
     for (i, &backend) in backends.iter().enumerate() {
         let library = if backend == Backend::System {
             Err(String::new())
         } else {
-            eprintln!(
-                "[build {}/{}] library for {backend} …",
-                i + 1,
-                backends.len()
-            );
-            let lib = preload::build_library(allocmux, backend, &[], &out.join("logs"));
-            if let Err(e) = &lib {
-                eprintln!(
-                    "[build {}/{}] {backend} FAILED, its runs will be recorded as failed:\n{e}",
-                    i + 1,
-                    backends.len()
-                );
-            }
-            lib
+            let what = format!("library for {backend}");
+            announced_build(i, backends.len(), &what, backend.name(), || {
+                preload::build_library(allocmux, backend, &[], &logs)
+            })
         };
         let mut c = preload::contender(&path, backend, library);
         c.evidence.library = c.preload.as_ref().map(|l| l.display().to_string());
         contenders.push(c);
     }
-    let label = Path::new(program)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| program.clone());
-    let info = ProgramInfo {
-        command: args.args.clone(),
-        project: String::new(),
-        target: format!("program {}", path.display()),
-        method: "preload".into(),
-        metric: args.metric.as_ref().map(|spec| MetricInfo {
-            spec: spec.clone(),
-            higher_is_better: !args.lower_is_better,
-        }),
-        evidence: Vec::new(),
-    };
-    let results = measure::measure(
-        &contenders,
-        &label,
-        info,
-        &MeasureSettings {
-            args: program_args,
-            dir: cwd,
-            reps: args.reps,
-            timeout: Duration::from_secs(args.timeout),
-            metric,
-            started,
-            out: &out,
-            preload: true,
-            check_output: args.check_output,
-        },
-    )?;
-    measure::finish(&results, &out, &results_dir, total)
+    let info = program_info(
+        args,
+        args.args.clone(),
+        String::new(),
+        format!("program {}", path.display()),
+        "preload",
+    );
+    session.run(args, cwd, metric, &contenders, info, program_args)
 }

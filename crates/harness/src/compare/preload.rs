@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use allocmux::Backend;
 
+use super::lines::LineKind;
 use super::Contender;
 use crate::cargo_build::{self, BuildRequest, TargetKind};
 use crate::paths::Paths;
@@ -77,71 +78,23 @@ pub fn build_library(
     Ok(dest)
 }
 
-/// One `allocmux-preload:` exit line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreloadBanner {
-    /// The whole line.
-    pub line: String,
-    /// `backend=`.
-    pub backend: String,
-    /// `pid=`.
-    pub pid: u32,
-    /// `served=yes`.
-    pub served: bool,
-}
-
-/// Every library exit line in `stderr`.
-pub fn banners(stderr: &str) -> Vec<PreloadBanner> {
-    stderr
-        .lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix("allocmux-preload: ")?;
-            let field = |key: &str| {
-                rest.split_whitespace()
-                    .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-            };
-            Some(PreloadBanner {
-                line: line.to_owned(),
-                backend: field("backend")?.to_owned(),
-                pid: field("pid")?.parse().ok()?,
-                served: field("served")? == "yes",
-            })
-        })
-        .collect()
-}
-
-/// `stderr` without the libraries' exit lines.
-pub fn strip(stderr: &str) -> String {
-    stderr
-        .lines()
-        .filter(|l| !l.starts_with("allocmux-preload: "))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+/// The preload libraries' exit line.
+pub const LIBRARY_LINE: LineKind = LineKind {
+    prefix: "allocmux-preload: ",
+};
 
 /// Checks that process `pid` was served by `backend`'s library; returns its line.
 pub fn verify(stderr: &str, pid: u32, backend: &str) -> Result<String, String> {
-    let all = banners(stderr);
-    let Some(b) = all.iter().find(|b| b.pid == pid) else {
-        return Err(if all.is_empty() {
-            format!(
-                "no `allocmux-preload:` line from the library: {backend} was not loaded into the program \
-                 (or it ended without running exit handlers, e.g. through _exit)"
-            )
-        } else {
-            format!(
-                "no `allocmux-preload:` line from the process started (pid {pid}); lines seen: {}",
-                all.iter()
-                    .map(|b| b.line.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            )
-        });
-    };
-    if b.backend != backend {
+    let b = LIBRARY_LINE.of_pid(stderr, pid, || {
+        format!(
+            "no `allocmux-preload:` line from the library: {backend} was not loaded into the program \
+             (or it ended without running exit handlers, e.g. through _exit)"
+        )
+    })?;
+    if b.get("backend") != Some(backend) {
         return Err(format!("expected {backend}'s library, got {}", b.line));
     }
-    if !b.served {
+    if b.get("served") != Some("yes") {
         return Err(format!(
             "{backend}'s library was loaded but served no allocation ({})",
             b.line
@@ -279,7 +232,7 @@ mod tests {
     #[test]
     fn exit_lines_are_read_and_checked() {
         let err = "x\nallocmux-preload: backend=mimalloc pid=42 served=yes\nallocmux-preload: backend=slab pid=7 served=no\n";
-        assert_eq!(banners(err).len(), 2);
+        assert_eq!(LIBRARY_LINE.read(err).len(), 2);
         assert!(verify(err, 42, "mimalloc").is_ok());
         assert!(verify(err, 42, "jemalloc")
             .unwrap_err()
@@ -290,7 +243,7 @@ mod tests {
         assert!(verify("plain", 1, "slab")
             .unwrap_err()
             .contains("was not loaded"));
-        assert_eq!(strip(err), "x");
+        assert_eq!(LIBRARY_LINE.strip(err), "x");
     }
 
     #[test]

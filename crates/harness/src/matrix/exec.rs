@@ -8,7 +8,7 @@ use std::time::Duration;
 use allocmux_workloads::RunRecord;
 
 use super::plan::Cell;
-use crate::process::{self, Ending};
+use crate::process;
 use crate::results::{CellRun, RunStatus};
 
 /// Runs `cell` once with `runner`; never fails: problems become the run's status.
@@ -22,36 +22,9 @@ pub fn run_cell(runner: &Path, cell: &Cell, rep: u32, quick: bool, timeout: Dura
         c.arg("--quick");
     }
     let finished = process::run(&mut c, timeout);
-    let mut run = CellRun::new(
-        cell.workload.name,
-        cell.backend.name(),
-        cell.threads,
-        rep,
-        RunStatus::Failed,
-    );
-    run.wall_seconds = finished.wall_seconds;
-    run.usage = finished.usage;
-    match &finished.ending {
-        Ending::TimedOut => {
-            run.status = RunStatus::Timeout;
-            run.error = Some(finished.ending.describe(timeout));
-            return run;
-        }
-        Ending::NotStarted(why) => {
-            run.error = Some(why.clone());
-            return run;
-        }
-        ending if !ending.success() => {
-            let how = ending.describe(timeout);
-            let last = crate::cmd::last_line(&finished.stderr);
-            run.error = Some(if last.is_empty() {
-                how
-            } else {
-                format!("{how}: {last}")
-            });
-            return run;
-        }
-        _ => {}
+    let mut run = cell.new_run(rep);
+    if !run.record_process(&finished, timeout, &finished.stderr) {
+        return run;
     }
     let line = finished
         .stdout

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant, SystemTime};
 use allocmux::Backend;
 use clap::Args;
 
-use crate::paths::{link_latest, timestamp_dir_name, Paths};
-use crate::progress::Progress;
+use crate::paths::{timestamp_dir_name, Paths};
+use crate::progress::{announced_build, Progress};
 use crate::results::{
-    backend_infos, verify_checksums, workload_infos, CellRun, MatrixResults, RunStatus, SCHEMA,
+    backend_infos, verify_checksums, workload_infos, MatrixResults, RunStatus, SCHEMA,
 };
 use crate::{machine, report};
 use plan::Shard;
@@ -115,26 +115,13 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
             built.insert(backend, Ok(existing));
             continue;
         }
-        eprintln!(
-            "[build {}/{}] runner with {backend} …",
-            i + 1,
-            backends.len()
+        let r = announced_build(
+            i,
+            backends.len(),
+            &format!("runner with {backend}"),
+            backend.name(),
+            || runners::build_runner(paths, backend, args.stats, &out.join("logs")),
         );
-        let t = Instant::now();
-        let r = runners::build_runner(paths, backend, args.stats, &out.join("logs"));
-        match &r {
-            Ok(_) => eprintln!(
-                "[build {}/{}] {backend} done in {:.0} s",
-                i + 1,
-                backends.len(),
-                t.elapsed().as_secs_f64()
-            ),
-            Err(e) => eprintln!(
-                "[build {}/{}] {backend} FAILED, its cells will be recorded as failed:\n{e}",
-                i + 1,
-                backends.len()
-            ),
-        }
         built.insert(backend, r);
     }
     let versions: BTreeMap<Backend, Option<String>> = built
@@ -171,13 +158,7 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
         let run = match &built[&cell.backend] {
             Ok(runner) => exec::run_cell(runner, cell, rep, quick, timeout),
             Err(_) => {
-                let mut run = CellRun::new(
-                    cell.workload.name,
-                    cell.backend.name(),
-                    cell.threads,
-                    rep,
-                    RunStatus::Failed,
-                );
+                let mut run = cell.new_run(rep);
                 run.error = Some("the runner for this backend did not build".into());
                 run
             }
@@ -201,25 +182,5 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
         eprintln!("checksum mismatch: {problem}");
     }
     results.save(&json_path)?;
-    println!("{}", report::write_all(&results, &out)?);
-    let failed = results
-        .runs
-        .iter()
-        .filter(|r| r.status != RunStatus::Ok)
-        .count();
-    println!(
-        "{} runs in {:.0} s ({failed} failed). Results: {}",
-        results.runs.len(),
-        total_start.elapsed().as_secs_f64(),
-        out.display()
-    );
-    for f in ["results.json", "results.csv", "report.md", "report.html"] {
-        println!("  {}", out.join(f).display());
-    }
-    link_latest(&paths.results, &out);
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    report::finish_run(&results, &out, &paths.results, total_start)
 }

@@ -7,6 +7,7 @@ use allocmux_workloads::{PatternClass, Workload};
 
 #[cfg(test)]
 use crate::results::CellKey;
+use crate::results::{CellRun, RunStatus};
 
 /// A cell to run: one workload with one backend at one thread count.
 #[derive(Debug, Clone)]
@@ -28,6 +29,17 @@ impl Cell {
             backend: self.backend.name().to_owned(),
             threads: self.threads,
         }
+    }
+
+    /// A run of this cell with no result yet: failed until something succeeds.
+    pub fn new_run(&self, rep: u32) -> CellRun {
+        CellRun::new(
+            self.workload.name,
+            self.backend.name(),
+            self.threads,
+            rep,
+            RunStatus::Failed,
+        )
     }
 
     /// A short label for progress lines.

@@ -8,6 +8,7 @@
 mod charts;
 pub mod compare;
 mod compare_html;
+mod compare_text;
 mod csv;
 mod format;
 mod html;
@@ -19,6 +20,11 @@ mod terminal;
 mod tests;
 
 use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::paths::link_latest;
+use crate::results::RunStatus;
 
 pub use self::csv::render_csv;
 pub use self::html::render_html;
@@ -47,17 +53,50 @@ pub fn write_all(results: &MatrixResults, dir: &Path) -> Result<String, String> 
         write_file(
             dir,
             "report.md",
-            &compare::render_markdown(&summary, results),
+            &compare_text::render_markdown(&summary, results),
         )?;
         write_file(
             dir,
             "report.html",
             &compare_html::render_html(&summary, results),
         )?;
-        return Ok(compare::render_terminal(&summary));
+        return Ok(compare_text::render_terminal(&summary));
     }
     let summary = summarize(results);
     write_file(dir, "report.md", &render_markdown(&summary, results))?;
     write_file(dir, "report.html", &render_html(&summary, results))?;
     Ok(render_terminal(&summary))
+}
+
+/// The end of a matrix or compare run: writes the reports, prints the table,
+/// the run count and the files, links `latest`, and picks the exit code (0 all
+/// runs succeeded, 1 some failed).
+pub fn finish_run(
+    results: &MatrixResults,
+    out: &Path,
+    results_dir: &Path,
+    started: Instant,
+) -> Result<ExitCode, String> {
+    let terminal = write_all(results, out)?;
+    println!("{terminal}");
+    let failed = results
+        .runs
+        .iter()
+        .filter(|r| r.status != RunStatus::Ok)
+        .count();
+    println!(
+        "{} runs in {:.0} s ({failed} failed). Results: {}",
+        results.runs.len(),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    for f in ["results.json", "results.csv", "report.md", "report.html"] {
+        println!("  {}", out.join(f).display());
+    }
+    link_latest(results_dir, out);
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

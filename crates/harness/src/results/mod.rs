@@ -11,7 +11,9 @@ use allocmux_workloads::RunRecord;
 use serde::{Deserialize, Serialize};
 
 pub use self::checks::{backend_infos, verify_checksums, workload_infos};
-use crate::process::Usage;
+use std::time::Duration;
+
+use crate::process::{Ending, Finished, Usage};
 
 /// Version of this file format; bumped when fields change meaning.
 pub const SCHEMA: u32 = 1;
@@ -200,6 +202,28 @@ impl CellRun {
             stdout_digest: None,
             error: None,
         }
+    }
+
+    /// Records a finished process's wall time and usage; when it did not exit
+    /// 0, also the status (timeout or failed) and the error: how it ended and
+    /// the last line of `stderr`. Returns whether it exited 0.
+    pub fn record_process(&mut self, f: &Finished, timeout: Duration, stderr: &str) -> bool {
+        self.wall_seconds = f.wall_seconds;
+        self.usage = f.usage;
+        if f.ending.success() {
+            return true;
+        }
+        self.status = match f.ending {
+            Ending::TimedOut => RunStatus::Timeout,
+            _ => RunStatus::Failed,
+        };
+        let how = f.ending.describe(timeout);
+        let last = crate::cmd::last_line(stderr);
+        self.error = Some(match f.ending {
+            Ending::Exited(_) | Ending::Signaled(_) if !last.is_empty() => format!("{how}: {last}"),
+            _ => how,
+        });
+        false
     }
 
     /// The cell this run belongs to.
