@@ -259,14 +259,23 @@ fn leader_sentence(
     } else {
         a.median / b.median - 1.0
     };
-    let mut s = format!(
-        "{what}: {}, median {} — {:.1} % better than the runner-up, {} ({}).",
-        first.backend,
-        show(a.median),
-        gain * 100.0,
-        second.backend,
-        show(b.median)
-    );
+    let mut s = if gain < 0.0005 {
+        format!(
+            "{what}: {} and {} tie, median {}.",
+            first.backend,
+            second.backend,
+            show(a.median)
+        )
+    } else {
+        format!(
+            "{what}: {}, median {} — {:.1} % better than the runner-up, {} ({}).",
+            first.backend,
+            show(a.median),
+            gain * 100.0,
+            second.backend,
+            show(b.median)
+        )
+    };
     let overlapping: Vec<&str> = ranked[1..]
         .iter()
         .filter(|(_, x)| x.min <= a.max && a.min <= x.max)
@@ -283,7 +292,7 @@ fn leader_sentence(
     } else if !overlapping.is_empty() {
         let _ = write!(
             s,
-            " Within noise of {}: their min–max ranges overlap its own ({}–{}); more --reps may separate them.",
+            " Within noise of {}: its min–max ({}–{}) overlaps theirs; more --reps may separate them.",
             join_names(&overlapping),
             show(a.min),
             show(a.max)
