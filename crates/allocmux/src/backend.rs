@@ -11,7 +11,9 @@
 //! 3. `select.rs`: its branch (the allocator type, its version, and whether a
 //!    block from the global allocator is its own) — the build fails with a
 //!    message naming the feature until that branch exists;
-//! 4. README's feature table (prose, not checked).
+//! 4. `crates/preload`: its feature and a `raw/<name>.rs` mapping the C API onto the
+//!    backend's native functions (for `cargo allocmux compare --preload`);
+//! 5. README's feature table (prose, not checked).
 //!
 //! Nothing else lists backends: the runner and the benches take
 //! `--features allocmux/<name>`, and the harness and tests iterate [`Backend::ALL`].
