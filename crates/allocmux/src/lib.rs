@@ -28,6 +28,7 @@
 
 mod backend;
 mod banner;
+mod memory;
 mod select;
 #[cfg(feature = "stats")]
 mod stats;
@@ -36,6 +37,7 @@ use std::alloc::{GlobalAlloc, Layout};
 
 pub use backend::Backend;
 pub use banner::{banner_line, global_allocator_is_backend, BANNER_ENV};
+pub use memory::{memory_info, MemoryInfo};
 #[cfg(feature = "stats")]
 pub use stats::{reset_stats, stats, Stats, PEAK_STEP};
 

@@ -18,6 +18,28 @@ cfg_if::cfg_if! {
             Some(v.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_owned())
         }
 
+        /// jemalloc's statistics (only with `jemalloc-stats`; `None` otherwise).
+        #[cfg(not(feature = "jemalloc-stats"))]
+        pub(crate) fn memory_info() -> crate::MemoryInfo {
+            crate::MemoryInfo::default()
+        }
+
+        /// jemalloc's statistics (`jemalloc-stats`).
+        #[cfg(feature = "jemalloc-stats")]
+        pub(crate) fn memory_info() -> crate::MemoryInfo {
+            use tikv_jemalloc_ctl::{epoch, stats};
+            let fresh = epoch::advance().is_ok();
+            let get = |r: tikv_jemalloc_ctl::Result<usize>| r.ok().filter(|_| fresh).map(|v| v as u64);
+            crate::MemoryInfo {
+                allocated: get(stats::allocated::read()),
+                active: get(stats::active::read()),
+                resident: get(stats::resident::read()),
+                mapped: get(stats::mapped::read()),
+                retained: get(stats::retained::read()),
+                committed: None,
+            }
+        }
+
         /// jemalloc counts the bytes each thread allocates (when its
         /// statistics are compiled in; `None` otherwise).
         pub(crate) fn owns_global_block() -> Option<bool> {
@@ -37,6 +59,20 @@ cfg_if::cfg_if! {
             Some(format!("{}.{}.{}", v / 10000, (v / 100) % 100, v % 100))
         }
 
+        /// mimalloc's process information: resident and committed bytes.
+        pub(crate) fn memory_info() -> crate::MemoryInfo {
+            let mut v = [0usize; 8];
+            let [a, b, c, rss, e, commit, g, h] = &mut v;
+            // SAFETY: `mi_process_info` writes one `usize` through each pointer,
+            // all of which point into `v`.
+            unsafe { libmimalloc_sys::mi_process_info(a, b, c, rss, e, commit, g, h) };
+            crate::MemoryInfo {
+                resident: Some(v[3] as u64),
+                committed: Some(v[5] as u64),
+                ..Default::default()
+            }
+        }
+
         /// mimalloc answers for any pointer whether it lies in its heap.
         pub(crate) fn owns_global_block() -> Option<bool> {
             // SAFETY: `mi_is_in_heap_region` only compares the address with
@@ -51,6 +87,15 @@ cfg_if::cfg_if! {
         pub(crate) fn version() -> Option<String> {
             // snmalloc exposes no version at run time.
             None
+        }
+
+        /// snmalloc's OS-level reservation.
+        pub(crate) fn memory_info() -> crate::MemoryInfo {
+            let s = snmalloc_rs::SnMalloc::memory_stats();
+            crate::MemoryInfo {
+                mapped: Some(s.current_memory_usage as u64),
+                ..Default::default()
+            }
         }
 
         /// snmalloc's size lookup goes through its page map, which covers every
@@ -79,6 +124,16 @@ cfg_if::cfg_if! {
             Some(env!("CARGO_PKG_VERSION").to_owned())
         }
 
+        /// The slab's counters: bytes in use and mapped.
+        pub(crate) fn memory_info() -> crate::MemoryInfo {
+            let s = allocmux_slab::stats();
+            crate::MemoryInfo {
+                allocated: Some(s.in_use_bytes as u64),
+                mapped: Some(s.mapped_bytes as u64),
+                ..Default::default()
+            }
+        }
+
         /// The slab counts the bytes its heaps hand out.
         pub(crate) fn owns_global_block() -> Option<bool> {
             let before = allocmux_slab::stats().in_use_bytes;
@@ -103,6 +158,24 @@ cfg_if::cfg_if! {
             {
                 // No portable way to name the platform allocator's version elsewhere.
                 None
+            }
+        }
+
+        /// glibc's arena counters: in use (small and mmap-ed blocks) and mapped.
+        pub(crate) fn memory_info() -> crate::MemoryInfo {
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            {
+                // SAFETY: `mallinfo2` only reads glibc's arena statistics.
+                let m = unsafe { libc::mallinfo2() };
+                crate::MemoryInfo {
+                    allocated: Some((m.uordblks + m.hblkhd) as u64),
+                    mapped: Some((m.arena + m.hblkhd) as u64),
+                    ..Default::default()
+                }
+            }
+            #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+            {
+                crate::MemoryInfo::default()
             }
         }
 

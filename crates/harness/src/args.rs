@@ -19,6 +19,15 @@ pub fn positive_u64(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A sampling period in whole milliseconds, at least 1 (`--sample-ms`).
+pub fn sample_ms(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("must be at least 1 ms".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number of milliseconds")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{positive_u32, positive_u64};

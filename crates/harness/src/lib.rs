@@ -10,6 +10,7 @@
 //! | [`results`] | `results.json`: the runs and what they ran on |
 //! | [`report`] | terminal table, `report.md`, `report.html` with charts, `results.csv` |
 //! | [`process`] | one measured child process: time limit, output, `wait4` usage |
+//! | [`sampler`] | the child's resident memory over time, read from `/proc` |
 //! | [`cargo_build`] | one release build of one executable, copied out |
 //!
 //! Every command takes its directories from a [`Paths`], so the same code
@@ -29,5 +30,6 @@ pub mod process;
 pub mod progress;
 pub mod report;
 pub mod results;
+pub mod sampler;
 
 pub use paths::Paths;

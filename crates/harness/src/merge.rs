@@ -156,6 +156,9 @@ mod tests {
                     checksum: c.workload.name.len() as u64,
                     peak_rss_bytes: (1 << 20) << ((c.workload.name.len() + c.backend as usize) % 3),
                     stats: None,
+                    rss_after_idle: Vec::new(),
+                    end_of_work: None,
+                    latency_ns: None,
                 });
                 runs.push(run);
             }

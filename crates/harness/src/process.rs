@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sampler::{RssProfile, RssSampler};
+
 /// What the kernel accounted for one finished child (`struct rusage`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
@@ -71,6 +73,8 @@ pub struct Finished {
     pub stdout: String,
     /// Everything it wrote to stderr.
     pub stderr: String,
+    /// Its resident memory over time, when sampling was asked for.
+    pub rss: Option<RssProfile>,
 }
 
 /// Names a signal for error messages.
@@ -140,6 +144,12 @@ fn try_reap(child: &Child) -> std::io::Result<Option<(i32, libc::rusage)>> {
 /// Runs `command` (stdin closed, stdout and stderr captured) and waits at most
 /// `timeout` for it; a child still running then is killed.
 pub fn run(command: &mut Command, timeout: Duration) -> Finished {
+    run_sampled(command, timeout, None)
+}
+
+/// [`run`], and with `sample` its resident memory every `sample` period from
+/// outside (see [`RssSampler`]).
+pub fn run_sampled(command: &mut Command, timeout: Duration, sample: Option<Duration>) -> Finished {
     let start = Instant::now();
     let mut child = match command
         .stdin(Stdio::null())
@@ -159,14 +169,19 @@ pub fn run(command: &mut Command, timeout: Duration) -> Finished {
                 usage: None,
                 stdout: String::new(),
                 stderr: String::new(),
+                rss: None,
             }
         }
     };
     let pid = child.id();
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
+    let mut sampler = sample.map(|period| RssSampler::new(pid, period));
     let mut poll = Duration::from_micros(200);
     let (ending, usage) = loop {
+        if let Some(s) = sampler.as_mut() {
+            s.poll();
+        }
         match try_reap(&child) {
             Ok(Some((status, ru))) => {
                 let ending = if libc::WIFSIGNALED(status) {
@@ -189,7 +204,11 @@ pub fn run(command: &mut Command, timeout: Duration) -> Finished {
                 break (Ending::TimedOut, None);
             }
             Ok(None) => {
-                std::thread::sleep(poll);
+                // Wake for the next sample if it comes before the next poll.
+                let until_sample = sampler
+                    .as_ref()
+                    .map(|s| s.next_due().saturating_duration_since(Instant::now()));
+                std::thread::sleep(until_sample.map_or(poll, |d| d.min(poll)));
                 // Short polls at first so quick runs are timed closely, then 5 ms.
                 poll = (poll * 2).min(Duration::from_millis(5));
             }
@@ -211,6 +230,7 @@ pub fn run(command: &mut Command, timeout: Duration) -> Finished {
         usage,
         stdout: collect(&out),
         stderr: collect(&err),
+        rss: sampler.map(RssSampler::finish),
     }
 }
 
@@ -257,6 +277,28 @@ mod tests {
             Duration::from_secs(1),
         );
         assert!(matches!(f.ending, Ending::NotStarted(ref e) if e.contains("cannot start")));
+    }
+
+    #[test]
+    fn the_sampler_sees_memory_rise_and_fall() {
+        // Touch 96 MiB, hold it 300 ms, free it (back to the OS: bytearray of this
+        // size is mmap-ed), idle 300 ms.
+        let script = "import time\nb = bytearray(96 << 20)\ntime.sleep(0.3)\ndel b\ntime.sleep(0.3)\n";
+        let f = super::run_sampled(
+            Command::new("python3").args(["-c", script]),
+            Duration::from_secs(60),
+            Some(Duration::from_millis(10)),
+        );
+        assert!(f.ending.success(), "{:?}", f.ending);
+        let rss = f.rss.unwrap();
+        let s = rss.summary.unwrap();
+        assert!(s.samples >= 40, "{s:?}");
+        assert!(s.peak_bytes >= 96 << 20, "{s:?}");
+        assert!(s.final_bytes + (64 << 20) < s.peak_bytes, "{s:?}");
+        // The rise comes before the fall, and the timeline is in time order.
+        let peak_at = rss.timeline.iter().position(|p| p[1] as u64 == s.peak_bytes).unwrap();
+        assert!(peak_at > 0 && peak_at + 1 < rss.timeline.len());
+        assert!(rss.timeline.windows(2).all(|w| w[0][0] <= w[1][0]));
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //!
 //! The allocator is the façade's [`allocmux::Allocator`], whose backend is the
 //! Cargo feature this binary was built with. Only the workload run itself is
-//! timed; peak RSS is the whole process's, from `getrusage`.
+//! timed; peak RSS is the whole process's, from `getrusage`. After the run the
+//! runner idles and records how much memory the backend gives back (`idle.rs`).
 
 mod cli;
+mod idle;
 #[cfg(feature = "planted-slowdown")]
 mod planted;
 
@@ -52,7 +54,8 @@ fn main() -> ExitCode {
             workload.name
         );
     }
-    let record = run(workload, params);
+    let mut record = run(workload, params);
+    record.rss_after_idle = idle::measure(cli.quick);
     print_line(&serde_json::to_string(&record).expect("a RunRecord serializes"))
 }
 
@@ -60,7 +63,10 @@ fn main() -> ExitCode {
 /// the `stats` layer is compiled in.
 fn run(workload: &Workload, params: Params) -> RunRecord {
     #[cfg(feature = "stats")]
-    allocmux::reset_stats();
+    {
+        allocmux::reset_stats();
+        allocmux_workloads::extras::set_live_bytes_probe(|| allocmux::stats().bytes_current);
+    }
     #[allow(unused_mut)] // filled only with the `stats` feature
     let mut record = allocmux_workloads::measure(workload, params, allocmux::BACKEND);
     #[cfg(feature = "stats")]

@@ -19,11 +19,13 @@ pub enum PatternClass {
     FalseSharing,
     /// Allocation patterns of idiomatic Rust (Vec, String, maps, Arc, serde).
     RustIdioms,
+    /// Single allocation calls timed one by one: the tail users feel.
+    Latency,
 }
 
 impl PatternClass {
     /// Every class, in report order.
-    pub const ALL: [PatternClass; 7] = [
+    pub const ALL: [PatternClass; 8] = [
         PatternClass::SingleThreadSmall,
         PatternClass::ProducerConsumer,
         PatternClass::CrossThreadFree,
@@ -31,6 +33,7 @@ impl PatternClass {
         PatternClass::LargeObjects,
         PatternClass::FalseSharing,
         PatternClass::RustIdioms,
+        PatternClass::Latency,
     ];
 
     /// The kebab-case name (`"single-thread-small"` …).
@@ -43,6 +46,7 @@ impl PatternClass {
             PatternClass::LargeObjects => "large-objects",
             PatternClass::FalseSharing => "false-sharing",
             PatternClass::RustIdioms => "rust-idioms",
+            PatternClass::Latency => "latency",
         }
     }
 

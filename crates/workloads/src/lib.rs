@@ -9,18 +9,22 @@
 mod block;
 mod checksum;
 mod class;
+pub mod extras;
 mod measure;
 mod record;
 mod registry;
 mod rng;
 mod rss;
+mod timer;
 pub mod workloads;
 
 pub use block::Block;
 pub use checksum::{mix64, Checksum};
 pub use class::PatternClass;
 pub use measure::{measure, run_workload};
-pub use record::{AllocCounters, Params, RunRecord};
+pub use record::{
+    AllocCounters, BackendMemory, EndOfWork, IdleRss, LatencyReport, Params, Percentiles, RunRecord,
+};
 pub use registry::{all, find, Outcome, Workload};
 pub use rng::Rng;
-pub use rss::peak_rss_bytes;
+pub use rss::{lazy_free_bytes, peak_rss_bytes, resident_bytes};

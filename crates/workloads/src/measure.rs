@@ -30,6 +30,9 @@ pub fn measure(workload: &Workload, params: Params, backend: &str) -> RunRecord 
         checksum: outcome.checksum,
         peak_rss_bytes: peak_rss_bytes(),
         stats: None,
+        rss_after_idle: Vec::new(),
+        end_of_work: crate::extras::take_end_of_work(),
+        latency_ns: crate::extras::take_latency(),
     }
 }
 

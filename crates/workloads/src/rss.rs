@@ -1,4 +1,6 @@
-//! Peak resident set size of this process, from `getrusage(RUSAGE_SELF)`.
+//! This process's resident memory: the peak from `getrusage(RUSAGE_SELF)`,
+//! the current value from `/proc/self/statm`, and the part freed with
+//! `MADV_FREE` but not yet reclaimed (`LazyFree` of `/proc/self/smaps_rollup`).
 
 /// The process's peak RSS in bytes (0 if `getrusage` fails).
 pub fn peak_rss_bytes() -> u64 {
@@ -18,4 +20,25 @@ pub fn peak_rss_bytes() -> u64 {
     } else {
         max * 1024
     }
+}
+
+/// Resident bytes now (`/proc/self/statm`), or `None` where `/proc` is missing.
+pub fn resident_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: `sysconf` only reads a configuration value.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
+/// Bytes counted as resident but already given back with `MADV_FREE`
+/// (`LazyFree` in `/proc/self/smaps_rollup`, kernel ≥ 4.14); 0 when unknown.
+pub fn lazy_free_bytes() -> u64 {
+    let text = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    text.lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("LazyFree:")?;
+            rest.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }

@@ -8,12 +8,11 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use allocmux::Backend;
 
 use super::project::Project;
-use super::{banner, preload, Metric};
+use super::{banner, preload, MeasureSettings};
 use crate::cargo_build::{self, BuildRequest, TargetKind};
 use crate::cmd;
 use crate::process;
@@ -141,17 +140,8 @@ pub fn build_contender(project: &Project, backend: Backend, work: &Path) -> Cont
 }
 
 /// Runs `contender` once and turns what happened into a [`CellRun`].
-#[allow(clippy::too_many_arguments)]
-pub fn run_once(
-    contender: &Contender,
-    preload_mode: bool,
-    label: &str,
-    args: &[String],
-    dir: &Path,
-    rep: u32,
-    timeout: Duration,
-    metric: Option<&Metric>,
-) -> CellRun {
+pub fn run_once(contender: &Contender, s: &MeasureSettings<'_>, label: &str, rep: u32) -> CellRun {
+    let (preload_mode, args, dir, timeout, metric) = (s.preload, s.args, s.dir, s.timeout, s.metric);
     let mut run = CellRun::new(label, contender.backend.name(), 1, rep, RunStatus::Failed);
     if let Some(why) = &contender.unusable {
         run.error = Some(format!("not run: {}", cmd::last_line(why)));
@@ -162,7 +152,7 @@ pub fn run_once(
     for (k, v) in &contender.env {
         c.env(k, v);
     }
-    let finished = process::run(&mut c, timeout);
+    let finished = process::run_sampled(&mut c, timeout, Some(s.sample));
     let stderr = preload::LIBRARY_LINE.strip(&banner::FACADE_LINE.strip(&finished.stderr));
     run.stdout_digest = Some(digest(&finished.stdout));
     if !run.record_process(&finished, timeout, &stderr) {

@@ -26,6 +26,8 @@ pub struct MeasureSettings<'a> {
     pub reps: u32,
     /// Time limit per run.
     pub timeout: Duration,
+    /// Resident-memory sampling period.
+    pub sample: Duration,
     /// The program's own figure, if asked for.
     pub metric: Option<&'a Metric>,
     /// When the comparison started (RFC 3339).
@@ -76,7 +78,7 @@ pub fn measure(
     for &(i, rep) in &order {
         let c = &contenders[i];
         progress.start(&format!("{label} on {}", c.backend));
-        let run = run_once(c, s.preload, label, s.args, s.dir, rep, s.timeout, s.metric);
+        let run = run_once(c, s, label, rep);
         if run.status != RunStatus::Ok {
             progress.note(&format!(
                 "{} rep {rep}: {:?}: {}",

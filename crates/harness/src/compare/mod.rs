@@ -85,6 +85,9 @@ pub struct CompareArgs {
     /// preloaded (`LD_PRELOAD`); give the program and its arguments after `--`.
     #[arg(long, conflicts_with_all = ["bin", "example", "bench", "package", "manifest_path"])]
     preload: bool,
+    /// Milliseconds between two samples of each run's resident memory.
+    #[arg(long, default_value_t = 10, value_parser = crate::args::sample_ms)]
+    sample_ms: u64,
     /// Fail a run whose standard output differs from the system allocator's runs.
     #[arg(long)]
     check_output: bool,
@@ -229,6 +232,7 @@ impl Session {
                 dir: cwd,
                 reps: args.reps,
                 timeout: Duration::from_secs(args.timeout),
+                sample: Duration::from_millis(args.sample_ms),
                 metric,
                 started: self.started,
                 out: &self.out,

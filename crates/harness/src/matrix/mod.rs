@@ -59,6 +59,9 @@ pub struct MatrixArgs {
     /// Build the runners with the façade's counting layer and record its counters.
     #[arg(long)]
     stats: bool,
+    /// Milliseconds between two samples of each run's resident memory.
+    #[arg(long, default_value_t = 10, value_parser = crate::args::sample_ms)]
+    sample_ms: u64,
     /// Reuse the runner binaries of the last build instead of building.
     #[arg(long)]
     no_build: bool,
@@ -156,7 +159,14 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
         let cell = &cells[index];
         progress.start(&cell.label());
         let run = match &built[&cell.backend] {
-            Ok(runner) => exec::run_cell(runner, cell, rep, quick, timeout),
+            Ok(runner) => exec::run_cell(
+                runner,
+                cell,
+                rep,
+                quick,
+                timeout,
+                Duration::from_millis(args.sample_ms),
+            ),
             Err(_) => {
                 let mut run = cell.new_run(rep);
                 run.error = Some("the runner for this backend did not build".into());

@@ -14,6 +14,7 @@ pub use self::checks::{backend_infos, verify_checksums, workload_infos};
 use std::time::Duration;
 
 use crate::process::{Ending, Finished, Usage};
+use crate::sampler::RssSummary;
 
 /// Version of this file format; bumped when fields change meaning.
 pub const SCHEMA: u32 = 1;
@@ -170,6 +171,13 @@ pub struct CellRun {
     /// (`compare`: every run is checked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Resident memory over time, `[seconds, bytes]`, sampled from outside the
+    /// process (at most a few hundred points).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rss_timeline: Vec<[f64; 2]>,
+    /// Peak, time-weighted mean and final of the sampled resident memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_sampled: Option<RssSummary>,
     /// A digest of what the program wrote to stdout (`compare`), to check that
     /// every backend's runs printed the same as the system allocator's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,6 +207,8 @@ impl CellRun {
             usage: None,
             metric: None,
             active: None,
+            rss_timeline: Vec::new(),
+            rss_sampled: None,
             stdout_digest: None,
             error: None,
         }
@@ -210,6 +220,10 @@ impl CellRun {
     pub fn record_process(&mut self, f: &Finished, timeout: Duration, stderr: &str) -> bool {
         self.wall_seconds = f.wall_seconds;
         self.usage = f.usage;
+        if let Some(rss) = &f.rss {
+            self.rss_timeline = rss.timeline.clone();
+            self.rss_sampled = rss.summary;
+        }
         if f.ending.success() {
             return true;
         }

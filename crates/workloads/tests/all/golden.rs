@@ -112,6 +112,18 @@ const GOLDEN: &[Golden] = &[
         checksum: 17_684_429_552_840_145_480,
         operations: 3,
     },
+    Golden {
+        name: "server-churn",
+        iterations: 4,
+        checksum: 15_789_380_083_945_181_925,
+        operations: 209_536,
+    },
+    Golden {
+        name: "latency",
+        iterations: 2_000,
+        checksum: 14_178_413_073_940_049_599,
+        operations: 6_000,
+    },
 ];
 
 /// Workloads whose work is numbered globally, so thread count does not change the checksum.

@@ -42,6 +42,10 @@ fn descriptions_are_one_line() {
     }
 }
 
+/// Workloads that run a fixed number of threads of their own and so take no
+/// `--threads`: the latency probe (a producer and a consumer) and the server.
+const FIXED_THREADS: &[(&str, usize)] = &[("latency", 2), ("server-churn", 4)];
+
 #[test]
 fn parameters_are_sane() {
     for w in all() {
@@ -57,6 +61,8 @@ fn parameters_are_sane() {
                     "{}: multi-threaded workloads default to 2 threads",
                     w.name
                 );
+            } else if let Some((_, fixed)) = FIXED_THREADS.iter().find(|(n, _)| *n == w.name) {
+                assert_eq!(p.threads, *fixed, "{}: runs its own fixed threads", w.name);
             } else {
                 assert_eq!(p.threads, 1, "{}", w.name);
             }

@@ -77,6 +77,9 @@ pub fn ok(workload: &str, backend: &str, threads: usize, rep: u32, ops: f64, rss
         checksum: 0xfeed,
         peak_rss_bytes: rss,
         stats: None,
+        rss_after_idle: Vec::new(),
+        end_of_work: None,
+        latency_ns: None,
     });
     run
 }
