@@ -283,7 +283,8 @@ mod tests {
     fn the_sampler_sees_memory_rise_and_fall() {
         // Touch 96 MiB, hold it 300 ms, free it (back to the OS: bytearray of this
         // size is mmap-ed), idle 300 ms.
-        let script = "import time\nb = bytearray(96 << 20)\ntime.sleep(0.3)\ndel b\ntime.sleep(0.3)\n";
+        let script =
+            "import time\nb = bytearray(96 << 20)\ntime.sleep(0.3)\ndel b\ntime.sleep(0.3)\n";
         let f = super::run_sampled(
             Command::new("python3").args(["-c", script]),
             Duration::from_secs(60),
@@ -296,7 +297,11 @@ mod tests {
         assert!(s.peak_bytes >= 96 << 20, "{s:?}");
         assert!(s.final_bytes + (64 << 20) < s.peak_bytes, "{s:?}");
         // The rise comes before the fall, and the timeline is in time order.
-        let peak_at = rss.timeline.iter().position(|p| p[1] as u64 == s.peak_bytes).unwrap();
+        let peak_at = rss
+            .timeline
+            .iter()
+            .position(|p| p[1] as u64 == s.peak_bytes)
+            .unwrap();
         assert!(peak_at > 0 && peak_at + 1 < rss.timeline.len());
         assert!(rss.timeline.windows(2).all(|w| w[0][0] <= w[1][0]));
     }

@@ -76,7 +76,8 @@ impl RssSampler {
         if now < self.next {
             return;
         }
-        if let Some(bytes) = self.read() {
+        // A process that has exited but is not reaped yet reads as 0: not a sample.
+        if let Some(bytes) = self.read().filter(|b| *b > 0) {
             self.samples
                 .push((now.duration_since(self.start).as_secs_f64(), bytes));
         }

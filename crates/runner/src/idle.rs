@@ -20,10 +20,7 @@ fn idle_times(quick: bool) -> Vec<u64> {
     match std::env::var("ALLOCMUX_IDLE_MS") {
         Ok(v) if v.trim() == "none" => Vec::new(),
         Ok(v) => {
-            let mut t: Vec<u64> = v
-                .split(',')
-                .filter_map(|x| x.trim().parse().ok())
-                .collect();
+            let mut t: Vec<u64> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
             t.sort_unstable();
             t
         }

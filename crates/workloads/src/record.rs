@@ -137,6 +137,6 @@ pub struct LatencyReport {
     pub free: Percentiles,
     /// `dealloc` of a block another thread allocated (when run with 2+ threads).
     pub remote_free: Option<Percentiles>,
-    /// What an empty timed region costs, subtracted from every call.
+    /// The least an empty timed region costs, subtracted from every call.
     pub timer_overhead_ns: f64,
 }

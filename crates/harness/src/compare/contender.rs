@@ -141,7 +141,8 @@ pub fn build_contender(project: &Project, backend: Backend, work: &Path) -> Cont
 
 /// Runs `contender` once and turns what happened into a [`CellRun`].
 pub fn run_once(contender: &Contender, s: &MeasureSettings<'_>, label: &str, rep: u32) -> CellRun {
-    let (preload_mode, args, dir, timeout, metric) = (s.preload, s.args, s.dir, s.timeout, s.metric);
+    let (preload_mode, args, dir, timeout, metric) =
+        (s.preload, s.args, s.dir, s.timeout, s.metric);
     let mut run = CellRun::new(label, contender.backend.name(), 1, rep, RunStatus::Failed);
     if let Some(why) = &contender.unusable {
         run.error = Some(format!("not run: {}", cmd::last_line(why)));

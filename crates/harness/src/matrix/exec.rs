@@ -93,7 +93,14 @@ mod tests {
     fn a_crashing_cell_is_recorded_as_failed_with_its_signal() {
         let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
         let runner = fake_runner(&dir, "crash", "echo 'about to crash' >&2\nkill -ABRT $$");
-        let run = run_cell(&runner, &cell(), 0, true, Duration::from_secs(30), Duration::from_millis(10));
+        let run = run_cell(
+            &runner,
+            &cell(),
+            0,
+            true,
+            Duration::from_secs(30),
+            Duration::from_millis(10),
+        );
         assert_eq!(run.status, RunStatus::Failed);
         let error = run.error.unwrap();
         assert!(
@@ -106,7 +113,14 @@ mod tests {
     fn a_hanging_cell_is_killed_at_the_time_limit() {
         let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
         let runner = fake_runner(&dir, "hang", "exec sleep 30");
-        let run = run_cell(&runner, &cell(), 1, true, Duration::from_millis(300), Duration::from_millis(10));
+        let run = run_cell(
+            &runner,
+            &cell(),
+            1,
+            true,
+            Duration::from_millis(300),
+            Duration::from_millis(10),
+        );
         assert_eq!(run.status, RunStatus::Timeout);
         assert_eq!(run.rep, 1);
     }
@@ -116,17 +130,38 @@ mod tests {
         let record = r#"{"workload":"glibc-simple","backend":"system","params":{"threads":1,"iterations":1,"min_size":16,"max_size":64,"seed":1},"operations":10,"seconds":0.5,"ops_per_sec":20.0,"checksum":7,"peak_rss_bytes":4096,"stats":null}"#;
         let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
         let ok = fake_runner(&dir, "ok", &format!("echo 'log line'\necho '{record}'"));
-        let run = run_cell(&ok, &cell(), 0, true, Duration::from_secs(30), Duration::from_millis(10));
+        let run = run_cell(
+            &ok,
+            &cell(),
+            0,
+            true,
+            Duration::from_secs(30),
+            Duration::from_millis(10),
+        );
         assert_eq!(run.status, RunStatus::Ok, "{:?}", run.error);
         assert_eq!(run.record.unwrap().checksum, 7);
         let bad = fake_runner(&dir, "bad", "echo 'not json'");
-        let run = run_cell(&bad, &cell(), 0, true, Duration::from_secs(30), Duration::from_millis(10));
+        let run = run_cell(
+            &bad,
+            &cell(),
+            0,
+            true,
+            Duration::from_secs(30),
+            Duration::from_millis(10),
+        );
         assert_eq!(run.status, RunStatus::Failed);
         assert!(run.error.unwrap().contains("no valid record"));
         let exit = fake_runner(&dir, "exit3", "exit 3");
-        assert!(run_cell(&exit, &cell(), 0, true, Duration::from_secs(30), Duration::from_millis(10))
-            .error
-            .unwrap()
-            .contains("status 3"));
+        assert!(run_cell(
+            &exit,
+            &cell(),
+            0,
+            true,
+            Duration::from_secs(30),
+            Duration::from_millis(10)
+        )
+        .error
+        .unwrap()
+        .contains("status 3"));
     }
 }

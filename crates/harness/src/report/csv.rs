@@ -2,8 +2,9 @@
 //! Fields are quoted by RFC 4180 rules when they need it.
 //!
 //! The first twelve columns ([`COLUMNS`]) are always there. When the runs
-//! carry the kernel's accounting, [`USAGE_COLUMNS`] follow; when a `compare`
-//! asked for the program's own figure, a `metric` column ends the row.
+//! carry the kernel's accounting, [`USAGE_COLUMNS`] follow; when their
+//! resident memory was sampled, [`RSS_COLUMNS`]; when a `compare` asked for
+//! the program's own figure, a `metric` column ends the row.
 
 use super::format::status_name;
 use crate::results::MatrixResults;
@@ -33,6 +34,15 @@ pub const USAGE_COLUMNS: [&str; 5] = [
     "major_faults",
 ];
 
+/// Columns of the resident memory sampled from outside the run, and of the
+/// drain phase (resident memory at the last idle time).
+pub const RSS_COLUMNS: [&str; 4] = [
+    "rss_sampled_peak_bytes",
+    "rss_sampled_mean_bytes",
+    "rss_after_idle_bytes",
+    "rss_after_idle_ms",
+];
+
 /// Quotes a field when it holds a comma, a quote, a line break or leading or
 /// trailing space; quotes inside are doubled.
 pub fn field(s: &str) -> String {
@@ -47,10 +57,14 @@ pub fn field(s: &str) -> String {
 /// they ran; fields a repetition does not have are empty.
 pub fn render_csv(results: &MatrixResults) -> String {
     let with_usage = results.runs.iter().any(|r| r.usage.is_some());
+    let with_rss = results.runs.iter().any(|r| r.rss_sampled.is_some());
     let with_metric = results.program.as_ref().is_some_and(|p| p.metric.is_some());
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if with_usage {
         header.extend(USAGE_COLUMNS);
+    }
+    if with_rss {
+        header.extend(RSS_COLUMNS);
     }
     if with_metric {
         header.push("metric");
@@ -87,6 +101,16 @@ pub fn render_csv(results: &MatrixResults) -> String {
                 u.map(|u| u.peak_rss_bytes.to_string()).unwrap_or_default(),
                 u.map(|u| u.minor_faults.to_string()).unwrap_or_default(),
                 u.map(|u| u.major_faults.to_string()).unwrap_or_default(),
+            ]);
+        }
+        if with_rss {
+            let s = run.rss_sampled;
+            let idle = rec.and_then(|r| r.rss_after_idle.last());
+            fields.extend([
+                s.map(|s| s.peak_bytes.to_string()).unwrap_or_default(),
+                s.map(|s| s.mean_bytes.to_string()).unwrap_or_default(),
+                idle.map(|i| i.rss_bytes.to_string()).unwrap_or_default(),
+                idle.map(|i| i.idle_ms.to_string()).unwrap_or_default(),
             ]);
         }
         if with_metric {

@@ -210,6 +210,32 @@ pub fn recommendation_lines(summary: &Summary) -> Vec<String> {
             ));
         }
     }
+    if let (Some(first), Some(ms)) = (rec.memory_return.first(), rec.return_idle_ms) {
+        let all: Vec<String> = rec
+            .memory_return
+            .iter()
+            .map(|s| format!("{} {:.0} %", s.backend, s.value * 100.0))
+            .collect();
+        lines.push(format!(
+            "Returns memory fastest: {} — {ms} ms after freeing everything it still holds {:.0} % of its peak resident memory (geometric mean over the rows); all: {}.",
+            first.backend,
+            first.value * 100.0,
+            all.join(", ")
+        ));
+    }
+    if let Some(first) = rec.tail_latency.first() {
+        let all: Vec<String> = rec
+            .tail_latency
+            .iter()
+            .map(|s| format!("{} {:.0} ns", s.backend, s.value))
+            .collect();
+        lines.push(format!(
+            "Lowest tail latency: {} — p99.9 of single alloc and free calls {:.0} ns (geometric mean of the kinds, latency workload); all: {}.",
+            first.backend,
+            first.value,
+            all.join(", ")
+        ));
+    }
     for (backend, why) in &rec.excluded {
         lines.push(format!("Not ranked: {backend} ({why})."));
     }

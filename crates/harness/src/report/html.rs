@@ -251,8 +251,16 @@ pub fn render_html(summary: &Summary, results: &MatrixResults) -> String {
         ("charts", "Charts"),
         ("throughput", "Throughput"),
         ("rss", "Peak RSS"),
-        ("failures", "Failures"),
+        ("memory", "Memory over time"),
     ];
+    if results
+        .runs
+        .iter()
+        .any(|r| r.record.as_ref().is_some_and(|x| x.latency_ns.is_some()))
+    {
+        sections.push(("latency", "Latency"));
+    }
+    sections.push(("failures", "Failures"));
     if !results.micro.is_empty() {
         sections.push(("micro", "Micro-benchmarks"));
     }
@@ -290,7 +298,24 @@ pub fn render_html(summary: &Summary, results: &MatrixResults) -> String {
         out.push_str("<p class=\"note\">No results to chart.</p>\n");
     } else {
         if summary.has_baseline() {
-            chart(&mut out, throughput_chart(summary));
+            // Workloads run at several thread counts get a panel each (throughput
+            // against threads); the rest a bar group each.
+            let scaling = super::memory_latency::scaling_chart(summary);
+            let mut single = summary.clone();
+            single.rows.retain(|r| {
+                summary
+                    .rows
+                    .iter()
+                    .filter(|x| x.workload == r.workload)
+                    .count()
+                    == 1
+            });
+            if let Some(svg) = scaling {
+                chart(&mut out, svg);
+            }
+            if !single.rows.is_empty() {
+                chart(&mut out, throughput_chart(&single));
+            }
         } else {
             out.push_str("<p class=\"note\">No throughput chart: there is no system data to compare with.</p>\n");
         }
@@ -315,6 +340,8 @@ pub fn render_html(summary: &Summary, results: &MatrixResults) -> String {
             _ => mib(b),
         })
     });
+
+    super::memory_latency::html_sections(&mut out, summary, results);
 
     out.push_str("<h2 id=\"failures\">Failures</h2>\n");
     if summary.failures.is_empty() {

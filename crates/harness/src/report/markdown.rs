@@ -201,6 +201,8 @@ pub fn render_markdown(summary: &Summary, results: &MatrixResults) -> String {
         .collect();
     table(&mut out, &header(summary), &rows, 3);
 
+    super::memory_latency::markdown_sections(&mut out, summary, results);
+
     out.push_str("## Failures\n\n");
     if summary.failures.is_empty() {
         out.push_str("None: every repetition succeeded.\n\n");

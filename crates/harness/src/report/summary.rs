@@ -150,6 +150,13 @@ pub struct Recommendation {
     pub by_class: Vec<ClassRanking>,
     /// Geometric mean of relative peak RSS, smallest first.
     pub memory: Vec<Score>,
+    /// Share of its peak each backend still holds after the drain phase's last
+    /// idle time (geometric mean over the rows), smallest first.
+    pub memory_return: Vec<Score>,
+    /// The idle time, in ms, that `memory_return` is measured at.
+    pub return_idle_ms: Option<u64>,
+    /// Tail latency (p99.9 of alloc and free, geometric mean, ns), smallest first.
+    pub tail_latency: Vec<Score>,
 }
 
 /// Everything the renderers need: per-cell statistics, rankings and the
@@ -280,7 +287,16 @@ pub fn summarize(results: &MatrixResults) -> Summary {
         })
         .collect();
 
-    let recommendation = super::recommend::recommend(&rows, &backends);
+    let mut recommendation = super::recommend::recommend(&rows, &backends);
+    let memory = super::memory::memory_rows(results, &rows, &backends);
+    recommendation.memory_return = super::memory::return_ranking(&memory);
+    recommendation.return_idle_ms = memory
+        .iter()
+        .flat_map(|r| r.cells.iter())
+        .filter_map(|c| c.after_idle.last().map(|(ms, _)| *ms))
+        .max();
+    recommendation.tail_latency =
+        super::latency::tail_ranking(&super::latency::latency_rows(results, &backends));
     Summary {
         started: results.started.clone(),
         mode: results.mode.clone(),

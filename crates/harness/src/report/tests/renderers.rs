@@ -178,3 +178,101 @@ fn degenerate_matrices_render_without_panicking() {
     );
     assert!(render_markdown(&s, &all_failed).contains("(no error text recorded)"));
 }
+
+/// The small matrix with what every run now records: an RSS timeline, the
+/// drain phase, the `stats` counters, and a latency row.
+fn with_memory_and_latency() -> crate::results::MatrixResults {
+    use allocmux_workloads::{IdleRss, LatencyReport, Percentiles};
+    let mut r = small();
+    for (i, run) in r.runs.iter_mut().enumerate() {
+        let peak = (10 + i % 7) as f64 * MIB as f64;
+        run.rss_timeline = vec![[0.0, 1e6], [0.5, peak], [1.0, peak / 4.0]];
+        run.rss_sampled = Some(crate::sampler::RssSummary {
+            peak_bytes: peak as u64,
+            mean_bytes: (peak / 2.0) as u64,
+            final_bytes: (peak / 4.0) as u64,
+            samples: 100,
+            period_ms: 10,
+        });
+        if let Some(rec) = run.record.as_mut() {
+            rec.rss_after_idle = [0, 100, 1000]
+                .into_iter()
+                .map(|ms| IdleRss {
+                    idle_ms: ms,
+                    rss_bytes: (peak / (1.0 + ms as f64 / 100.0)) as u64,
+                    lazy_free_bytes: 0,
+                    backend: None,
+                })
+                .collect();
+            rec.stats = Some(allocmux_workloads::AllocCounters {
+                bytes_peak: (peak / 2.0) as u64,
+                ..Default::default()
+            });
+        }
+    }
+    let p = |x: f64| Percentiles {
+        count: 1000,
+        p50: 10.0 * x,
+        p99: 100.0 * x,
+        p999: 1000.0 * x,
+        max: 50_000.0 * x,
+        over_10us: 3,
+    };
+    for (b, x) in [("system", 3.0), ("jemalloc", 1.0), ("mimalloc", 2.0)] {
+        let mut run = ok("latency", b, 1, 0, 1e6, 5 * MIB);
+        run.record.as_mut().unwrap().latency_ns = Some(LatencyReport {
+            alloc: p(x),
+            free: p(x),
+            remote_free: Some(p(x)),
+            timer_overhead_ns: 10.0,
+        });
+        r.runs.push(run);
+    }
+    r
+}
+
+#[test]
+fn memory_and_latency_render_in_every_format() {
+    let r = with_memory_and_latency();
+    let s = summarize(&r);
+    let lines = recommendation_lines(&s).join("\n");
+    assert!(lines.contains("Returns memory fastest:"), "{lines}");
+    assert!(
+        lines.contains(
+            "Lowest tail latency: jemalloc — p99.9 of single alloc and free calls 1000 ns"
+        ),
+        "{lines}"
+    );
+    let html = render_html(&s, &r);
+    for needle in [
+        "id=\"memory\"",
+        "Resident memory over time",
+        "id=\"latency\"",
+        "Latency of single calls",
+        "alloc p99.9 (ns)",
+        "remote free calls over 10 µs",
+    ] {
+        assert!(html.contains(needle), "{needle} missing from the HTML");
+    }
+    // Every chart is an inline SVG: throughput bars, RSS bars, RSS over time, latency.
+    assert!(html.matches("<svg").count() >= 4);
+    let md = render_markdown(&s, &r);
+    assert!(md.contains("## Memory over time and given back"), "{md}");
+    assert!(
+        md.contains("| `larson (4t)` |") || md.contains("| `larson` |"),
+        "{md}"
+    );
+    assert!(md.contains("## Allocation latency (`latency`)"), "{md}");
+    assert!(md.contains("→"), "{md}");
+}
+
+#[test]
+fn several_thread_counts_get_a_panel_per_workload() {
+    let r = super::sample::sample();
+    let s = summarize(&r);
+    let html = render_html(&s, &r);
+    assert!(
+        html.contains("Throughput against thread count"),
+        "no scaling chart"
+    );
+}
