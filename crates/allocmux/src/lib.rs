@@ -30,7 +30,7 @@ mod backend;
 mod banner;
 mod memory;
 mod select;
-#[cfg(feature = "stats")]
+#[cfg_attr(not(feature = "stats"), allow(dead_code))]
 mod stats;
 
 use std::alloc::{GlobalAlloc, Layout};
@@ -38,8 +38,27 @@ use std::alloc::{GlobalAlloc, Layout};
 pub use backend::Backend;
 pub use banner::{banner_line, global_allocator_is_backend, BANNER_ENV};
 pub use memory::{memory_info, MemoryInfo};
+pub use stats::Stats;
 #[cfg(feature = "stats")]
-pub use stats::{reset_stats, stats, Stats, PEAK_STEP};
+pub use stats::{reset_stats, stats, PEAK_STEP};
+
+/// The counting layer's snapshot when the `stats` feature is compiled in,
+/// `None` otherwise: for code that reports counts when it has them (a
+/// benchmark binary gated by `cargo xtask bench-gate --method allocations`).
+pub fn stats_if_enabled() -> Option<Stats> {
+    if STATS_ENABLED {
+        Some(stats::stats())
+    } else {
+        None
+    }
+}
+
+/// [`reset_stats`](crate::reset_stats) when the counting layer is compiled in; nothing otherwise.
+pub fn reset_stats_if_enabled() {
+    if STATS_ENABLED {
+        stats::reset_stats();
+    }
+}
 
 /// The backend this build allocates with, as a short name (`"mimalloc"`).
 pub const BACKEND: &str = select::ACTIVE.name();

@@ -29,6 +29,9 @@ pub struct Stats {
     /// The highest `bytes_current` since start or the last [`reset_stats`](crate::reset_stats),
     /// to within [`PEAK_STEP`] bytes per thread.
     pub bytes_peak: u64,
+    /// Bytes requested in total: every allocation's size and every
+    /// reallocation's new size.
+    pub bytes_allocated: u64,
 }
 
 /// Threads that get a shard of their own; later threads share the overflow shard.
@@ -43,6 +46,7 @@ struct Shard {
     allocations: AtomicU64,
     deallocations: AtomicU64,
     reallocations: AtomicU64,
+    allocated: AtomicU64,
     bytes: AtomicI64,
 }
 
@@ -51,6 +55,7 @@ const EMPTY_SHARD: Shard = Shard {
     allocations: AtomicU64::new(0),
     deallocations: AtomicU64::new(0),
     reallocations: AtomicU64::new(0),
+    allocated: AtomicU64::new(0),
     bytes: AtomicI64::new(0),
 };
 
@@ -59,7 +64,12 @@ static SHARD_TABLE: [Shard; SHARDS + 1] = [EMPTY_SHARD; SHARDS + 1];
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 static BYTES_PEAK: AtomicU64 = AtomicU64::new(0);
 /// Counts at the last reset, subtracted by [`stats`].
-static BASE: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+static BASE: [AtomicU64; 4] = [
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+];
 
 const UNASSIGNED: usize = usize::MAX;
 
@@ -89,11 +99,11 @@ fn shard_index(local: &Local) -> usize {
 /// Adds `n` to a counter: load and store when this thread owns the shard,
 /// `fetch_add` on the shared overflow shard.
 #[inline]
-fn bump_u64(counter: &AtomicU64, owned: bool) {
+fn add_u64(counter: &AtomicU64, owned: bool, n: u64) {
     if owned {
-        counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+        counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
     } else {
-        counter.fetch_add(1, Relaxed);
+        counter.fetch_add(n, Relaxed);
     }
 }
 
@@ -151,7 +161,8 @@ fn with_shard(f: impl Fn(Option<&Local>, &'static Shard, bool)) {
 #[inline]
 pub(crate) fn on_alloc(size: usize) {
     with_shard(|l, s, owned| {
-        bump_u64(&s.allocations, owned);
+        add_u64(&s.allocations, owned, 1);
+        add_u64(&s.allocated, owned, size as u64);
         add_bytes(l, s, owned, size as i64);
     });
 }
@@ -160,7 +171,7 @@ pub(crate) fn on_alloc(size: usize) {
 #[inline]
 pub(crate) fn on_dealloc(size: usize) {
     with_shard(|l, s, owned| {
-        bump_u64(&s.deallocations, owned);
+        add_u64(&s.deallocations, owned, 1);
         add_bytes(l, s, owned, -(size as i64));
     });
 }
@@ -169,17 +180,19 @@ pub(crate) fn on_dealloc(size: usize) {
 #[inline]
 pub(crate) fn on_realloc(old: usize, new: usize) {
     with_shard(|l, s, owned| {
-        bump_u64(&s.reallocations, owned);
+        add_u64(&s.reallocations, owned, 1);
+        add_u64(&s.allocated, owned, new as u64);
         add_bytes(l, s, owned, new as i64 - old as i64);
     });
 }
 
-fn counts() -> [u64; 3] {
-    let mut c = [0u64; 3];
+fn counts() -> [u64; 4] {
+    let mut c = [0u64; 4];
     for s in &SHARD_TABLE {
         c[0] = c[0].wrapping_add(s.allocations.load(Relaxed));
         c[1] = c[1].wrapping_add(s.deallocations.load(Relaxed));
         c[2] = c[2].wrapping_add(s.reallocations.load(Relaxed));
+        c[3] = c[3].wrapping_add(s.allocated.load(Relaxed));
     }
     c
 }
@@ -195,6 +208,7 @@ pub fn stats() -> Stats {
         reallocations: c[2].wrapping_sub(BASE[2].load(Relaxed)),
         bytes_current: current,
         bytes_peak: BYTES_PEAK.load(Relaxed).max(current),
+        bytes_allocated: c[3].wrapping_sub(BASE[3].load(Relaxed)),
     }
 }
 

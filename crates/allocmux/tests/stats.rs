@@ -93,11 +93,14 @@ fn main() {
     );
     // The thread spawns allocate too; ours are at least these.
     assert!(end.allocations >= 101 + 800, "{end:?}");
+    // 100 blocks of 1,000 bytes, one grown to 3,000, 800 more of 1,000.
+    assert!(end.bytes_allocated >= 100_000 + 3000 + 800_000, "{end:?}");
     assert_eq!(end.allocations, end.deallocations, "balanced: {end:?}");
 
     allocmux::reset_stats();
     let after_reset = allocmux::stats();
     assert_eq!((after_reset.allocations, after_reset.deallocations), (0, 0));
+    assert_eq!(after_reset.bytes_allocated, 0);
     assert_eq!(after_reset.bytes_peak, after_reset.bytes_current);
     println!("stats: 1 passed, 0 failed");
 }

@@ -85,6 +85,7 @@ fn counters(s: allocmux::Stats) -> allocmux_workloads::AllocCounters {
         reallocations: s.reallocations,
         bytes_current: s.bytes_current,
         bytes_peak: s.bytes_peak,
+        bytes_allocated: s.bytes_allocated,
     }
 }
 

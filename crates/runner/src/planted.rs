@@ -1,7 +1,10 @@
-//! The planted regression for testing the CI gate (`planted-slowdown`
-//! feature only): a global allocator that does a fixed amount of extra work
-//! per allocation before forwarding to the façade, so `cargo xtask bench-gate
-//! --plant-slowdown N` can show that a known slowdown is caught.
+//! The planted regressions for testing the CI gate (`planted-slowdown`
+//! feature only): a global allocator that, before forwarding to the façade,
+//! does a fixed amount of extra work per allocation
+//! (`ALLOCMUX_PLANTED_SPINS`, `bench-gate --plant-slowdown N`) and makes extra
+//! small allocations through the façade, counted by its `stats` layer
+//! (`ALLOCMUX_PLANTED_ALLOCS`, `bench-gate --plant-allocations N`), so the
+//! gate can show that a known slowdown or a known extra allocation is caught.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
@@ -9,20 +12,36 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 /// Extra loop iterations per allocation (from `ALLOCMUX_PLANTED_SPINS`).
 static SPINS: AtomicU32 = AtomicU32::new(0);
+/// Extra 16-byte allocations (each freed at once) per allocation (from
+/// `ALLOCMUX_PLANTED_ALLOCS`).
+static ALLOCS: AtomicU32 = AtomicU32::new(0);
 
-/// Reads `ALLOCMUX_PLANTED_SPINS`; call once at start-up, before measuring.
+/// Reads the knobs; call once at start-up, before measuring.
 pub fn init() {
-    let spins = std::env::var("ALLOCMUX_PLANTED_SPINS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    SPINS.store(spins, Relaxed);
+    let read = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    SPINS.store(read("ALLOCMUX_PLANTED_SPINS"), Relaxed);
+    ALLOCS.store(read("ALLOCMUX_PLANTED_ALLOCS"), Relaxed);
 }
 
 #[inline]
 fn extra_work() {
     for i in 0..SPINS.load(Relaxed) {
         black_box(i);
+    }
+    let tiny = Layout::new::<[u64; 2]>();
+    for _ in 0..ALLOCS.load(Relaxed) {
+        // SAFETY: a non-zero layout; the block is freed with it at once.
+        unsafe {
+            let p = allocmux::Allocator.alloc(tiny);
+            if !p.is_null() {
+                allocmux::Allocator.dealloc(black_box(p), tiny);
+            }
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! A team's own workload, gated without forking allocmux: a binary that uses
 //! the façade as its global allocator, defines a [`Workload`] for its own code
-//! and prints the one JSON line `cargo xtask bench-gate` reads (`ops_per_sec`).
+//! and prints the one JSON line `cargo xtask bench-gate` reads (`ops_per_sec`,
+//! and with the façade's `stats` feature the allocation counts the
+//! `allocations` method compares: build it with `--features allocmux/stats`).
 //!
 //! ```sh
 //! cargo run --release -p allocmux-workloads --example custom_workload
@@ -70,7 +72,16 @@ static MY_PARSER: Workload = Workload {
 static GLOBAL: allocmux::Allocator = allocmux::Allocator;
 
 fn main() {
-    let record = allocmux_workloads::measure(&MY_PARSER, MY_PARSER.quick, allocmux::BACKEND);
+    allocmux::reset_stats_if_enabled();
+    let mut record = allocmux_workloads::measure(&MY_PARSER, MY_PARSER.quick, allocmux::BACKEND);
+    record.stats = allocmux::stats_if_enabled().map(|s| allocmux_workloads::AllocCounters {
+        allocations: s.allocations,
+        deallocations: s.deallocations,
+        reallocations: s.reallocations,
+        bytes_current: s.bytes_current,
+        bytes_peak: s.bytes_peak,
+        bytes_allocated: s.bytes_allocated,
+    });
     match serde_json::to_string(&record) {
         Ok(line) => println!("{line}"),
         Err(e) => {

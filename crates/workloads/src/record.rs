@@ -17,6 +17,9 @@ pub struct AllocCounters {
     pub bytes_current: u64,
     /// Highest value `bytes_current` reached during the run.
     pub bytes_peak: u64,
+    /// Bytes requested in total (allocation sizes and reallocations' new sizes).
+    #[serde(default)]
+    pub bytes_allocated: u64,
 }
 
 /// The parameters one workload run used (after defaults and overrides).

@@ -69,6 +69,42 @@ impl Baseline {
         }
     }
 
+    /// The stored candidate value of `cell`'s `metric` under its method: from a
+    /// gate.json the earlier candidate's value; from a matrix results file the
+    /// median peak RSS (`peak RSS`) or the `stats` counts of the cell's runs.
+    pub fn stored_value(&self, cell: &GatedCell, metric: &str) -> Option<f64> {
+        match self {
+            Baseline::Gate(g) => g
+                .cells
+                .iter()
+                .find(|c| c.cell == cell.name && c.method == cell.method && c.metric == metric)
+                .map(|c| c.candidate),
+            Baseline::Matrix(m) => {
+                let w = cell.workload?.name;
+                let runs = m.runs.iter().filter(|r| {
+                    r.status == RunStatus::Ok
+                        && r.workload == w
+                        && r.backend == cell.backend.name()
+                        && cell.threads.is_none_or(|t| t == r.threads)
+                });
+                let v: Vec<f64> = runs
+                    .filter_map(|r| {
+                        let rec = r.record.as_ref()?;
+                        let s = rec.stats;
+                        match metric {
+                            "peak RSS" => Some(rec.peak_rss_bytes as f64),
+                            "allocations" => Some(s?.allocations as f64),
+                            "bytes allocated" => Some(s?.bytes_allocated as f64),
+                            "peak live bytes" => Some(s?.bytes_peak as f64),
+                            _ => None,
+                        }
+                    })
+                    .collect();
+                median(&v)
+            }
+        }
+    }
+
     /// The stored instruction count of `cell` (gate.json files only).
     pub fn instructions(&self, cell: &GatedCell) -> Option<u64> {
         match self {

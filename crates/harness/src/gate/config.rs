@@ -14,6 +14,11 @@ pub enum Method {
     Instructions,
     /// Native throughput, base and candidate interleaved, bootstrap CI of paired ratios.
     Throughput,
+    /// Allocation count, bytes allocated and peak live bytes from the façade's
+    /// `stats` layer, one run per side (deterministic for a deterministic workload).
+    Allocations,
+    /// Peak resident memory, base and candidate interleaved like throughput.
+    PeakRss,
 }
 
 impl Method {
@@ -22,7 +27,59 @@ impl Method {
         match self {
             Method::Instructions => "instructions",
             Method::Throughput => "throughput",
+            Method::Allocations => "allocations",
+            Method::PeakRss => "peak-rss",
         }
+    }
+
+    /// Every method, for messages that list the valid ones.
+    pub const ALL: [Method; 4] = [
+        Method::Instructions,
+        Method::Throughput,
+        Method::Allocations,
+        Method::PeakRss,
+    ];
+
+    /// The method named `s`.
+    pub fn from_name(s: &str) -> Result<Method, String> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown method `{s}`; valid: {}",
+                    Method::ALL.map(Method::name).join(", ")
+                )
+            })
+    }
+}
+
+/// Settings of the allocations method.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AllocationsSettings {
+    /// Relative increase of a count that fails the gate.
+    pub threshold: f64,
+}
+
+impl Default for AllocationsSettings {
+    fn default() -> Self {
+        AllocationsSettings { threshold: 0.01 }
+    }
+}
+
+/// Settings of the peak-rss method (pairs, confidence and resamples are the
+/// throughput method's).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeakRssSettings {
+    /// Relative growth of peak RSS that fails the gate (when the whole interval lies above `1 + threshold`).
+    pub threshold: f64,
+}
+
+impl Default for PeakRssSettings {
+    fn default() -> Self {
+        PeakRssSettings { threshold: 0.05 }
     }
 }
 
@@ -40,10 +97,26 @@ impl Default for InstructionsSettings {
     }
 }
 
+/// How the throughput and peak-rss methods turn paired ratios into an interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interval {
+    /// Student's t interval of the mean log ratio with a Newey–West standard
+    /// error (robust to correlation between neighbouring pairs). The default.
+    HacT,
+    /// Percentile bootstrap of independent pairs (the method before; it
+    /// undercovers when pairs are few or correlated).
+    Bootstrap,
+}
+
 /// Settings of the throughput method.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThroughputSettings {
+    /// How the interval is computed.
+    pub interval: Interval,
+    /// Pairs for cells that run more than one thread (noisier on a shared machine).
+    pub threaded_pairs: usize,
     /// Relative slowdown that fails the gate (when the whole CI lies below `1 - threshold`).
     pub threshold: f64,
     /// Base/candidate pairs per cell.
@@ -60,11 +133,36 @@ pub struct ThroughputSettings {
 impl Default for ThroughputSettings {
     fn default() -> Self {
         ThroughputSettings {
+            interval: Interval::HacT,
+            threaded_pairs: 10,
             threshold: 0.05,
             pairs: 10,
             confidence: 0.95,
             resamples: 10_000,
             confirm: true,
+        }
+    }
+}
+
+/// Settings of the history rule (rustc-perf's): a change is significant only
+/// beyond `Q3 + fence × IQR` of the magnitudes of the cell's past changes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistorySettings {
+    /// Past results needed before the rule applies.
+    pub min_points: usize,
+    /// How many of the most recent results are used.
+    pub window: usize,
+    /// Interquartile ranges above the third quartile.
+    pub fence: f64,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings {
+            min_points: 10,
+            window: 30,
+            fence: 3.0,
         }
     }
 }
@@ -78,7 +176,7 @@ pub struct CellSpec {
     /// Backend to measure (default `system`); not used by `command` cells.
     #[serde(default)]
     pub backend: Option<String>,
-    /// `instructions` or `throughput`.
+    /// `instructions`, `throughput`, `allocations` or `peak-rss`.
     pub method: Method,
     /// Threads (multi-threaded workloads, throughput method only).
     #[serde(default)]
@@ -106,6 +204,15 @@ pub struct GateConfig {
     /// Settings of the throughput method.
     #[serde(default)]
     pub throughput: ThroughputSettings,
+    /// Settings of the allocations method.
+    #[serde(default)]
+    pub allocations: AllocationsSettings,
+    /// Settings of the peak-rss method.
+    #[serde(default, rename = "peak-rss")]
+    pub peak_rss: PeakRssSettings,
+    /// History: earlier gate results judge how unusual a change is.
+    #[serde(default)]
+    pub history: HistorySettings,
     /// The gated cells.
     #[serde(rename = "cell")]
     pub cells: Vec<CellSpec>,
@@ -149,10 +256,12 @@ impl GateConfig {
         let t = &config.throughput;
         if !(0.0..1.0).contains(&t.threshold)
             || !(0.0..1.0).contains(&config.instructions.threshold)
+            || !(0.0..1.0).contains(&config.allocations.threshold)
+            || !(0.0..1.0).contains(&config.peak_rss.threshold)
         {
             return Err("thresholds are fractions between 0 and 1 (0.05 means 5 %)".into());
         }
-        if !(0.5..1.0).contains(&t.confidence) || t.pairs < 3 {
+        if !(0.5..1.0).contains(&t.confidence) || t.pairs < 3 || t.threaded_pairs < 3 {
             return Err("throughput needs confidence in [0.5, 1) and at least 3 pairs".into());
         }
         let cells = config

@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Instant;
 
 /// How to run a cell once on one side.
 #[derive(Debug, Clone)]
@@ -88,36 +87,101 @@ pub fn parse_collected(stderr: &str) -> Option<u64> {
     })
 }
 
-/// Throughput of one native run: the `ops_per_sec` of the JSON line the
-/// program prints, or for programs that print none, runs per second.
-pub fn throughput(probe: &Probe) -> Result<f64, String> {
-    let start = Instant::now();
-    let out = probe
-        .command(None)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", probe.program.display()))?;
-    let wall = start.elapsed().as_secs_f64();
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = crate::cmd::last_line(&stderr);
+/// What one native run of a cell measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Native {
+    /// The `ops_per_sec` of the JSON line the program prints, or for programs
+    /// that print none, runs per second.
+    pub ops_per_sec: f64,
+    /// Peak resident memory (the kernel's `wait4` account), bytes.
+    pub peak_rss: f64,
+    /// The façade's counts, when the program printed them.
+    pub counts: Option<Counts>,
+}
+
+/// The façade's `stats` counts a run printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Allocation calls.
+    pub allocations: u64,
+    /// Bytes requested in total.
+    pub bytes_allocated: u64,
+    /// Peak live requested bytes.
+    pub bytes_peak: u64,
+}
+
+/// The counts in a JSON line: a runner record's `stats` object, or the same
+/// fields at the top level (a user's own program).
+pub fn parse_counts(v: &serde_json::Value) -> Option<Counts> {
+    let s = match v.get("stats") {
+        Some(s) if s.is_object() => s,
+        _ => v,
+    };
+    Some(Counts {
+        allocations: s.get("allocations")?.as_u64()?,
+        bytes_allocated: s.get("bytes_allocated")?.as_u64()?,
+        bytes_peak: s.get("bytes_peak")?.as_u64()?,
+    })
+}
+
+/// Runs the probe once natively.
+pub fn native(probe: &Probe) -> Result<Native, String> {
+    let f = crate::process::run(
+        &mut probe.command(None),
+        std::time::Duration::from_secs(3600),
+    );
+    if !f.ending.success() {
+        let last = crate::cmd::last_line(&f.stderr);
         return Err(format!(
-            "{} failed ({}): {last}",
+            "{} {}: {last}",
             probe.program.display(),
-            out.status
+            f.ending.describe(std::time::Duration::from_secs(3600))
         ));
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let reported = stdout
+    let lines: Vec<serde_json::Value> = f
+        .stdout
         .lines()
         .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v.get("ops_per_sec")?.as_f64());
-    Ok(reported.unwrap_or(1.0 / wall.max(1e-9)))
+        .collect();
+    let reported = lines.iter().find_map(|v| v.get("ops_per_sec")?.as_f64());
+    Ok(Native {
+        ops_per_sec: reported.unwrap_or(1.0 / f.wall_seconds.max(1e-9)),
+        peak_rss: f.usage.map_or(0.0, |u| u.peak_rss_bytes as f64),
+        counts: lines.iter().find_map(parse_counts),
+    })
+}
+
+/// Throughput of one native run (see [`Native::ops_per_sec`]).
+pub fn throughput(probe: &Probe) -> Result<f64, String> {
+    native(probe).map(|n| n.ops_per_sec)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_collected;
+    use super::{parse_collected, parse_counts, Counts};
+
+    #[test]
+    fn reads_counts_from_a_record_or_a_flat_line() {
+        let record: serde_json::Value = serde_json::from_str(
+            r#"{"ops_per_sec": 1.0, "stats": {"allocations": 5, "deallocations": 5, "bytes_allocated": 640, "bytes_peak": 128}}"#,
+        )
+        .unwrap();
+        let want = Counts {
+            allocations: 5,
+            bytes_allocated: 640,
+            bytes_peak: 128,
+        };
+        assert_eq!(parse_counts(&record), Some(want));
+        let flat: serde_json::Value = serde_json::from_str(
+            r#"{"allocations": 5, "bytes_allocated": 640, "bytes_peak": 128}"#,
+        )
+        .unwrap();
+        assert_eq!(parse_counts(&flat), Some(want));
+        let none: serde_json::Value =
+            serde_json::from_str(r#"{"ops_per_sec": 1.0, "stats": null}"#).unwrap();
+        assert_eq!(parse_counts(&none), None);
+    }
 
     #[test]
     fn reads_the_callgrind_total() {

@@ -6,8 +6,10 @@
 use allocmux::Backend;
 
 use super::baseline::Baseline;
-use super::config::{GatedCell, InstructionsSettings, ThroughputSettings};
-use super::measure::{self, Probe};
+use super::config::{
+    AllocationsSettings, GatedCell, InstructionsSettings, PeakRssSettings, ThroughputSettings,
+};
+use super::measure::{self, Counts, Probe};
 use super::output::CellOutcome;
 use super::side::SideBuild;
 use super::stats::{self, Verdict};
@@ -39,9 +41,22 @@ fn blank_outcome(cell: &GatedCell, metric: &str) -> CellOutcome {
         interval: None,
         verdict: Verdict::Unchanged,
         candidate_instructions: None,
+        base_samples: Vec::new(),
         candidate_samples: Vec::new(),
         candidate_system_samples: Vec::new(),
         note: None,
+        history: None,
+    }
+}
+
+/// Pairs for `cell`: more for cells that run several threads.
+fn pairs_for(cell: &GatedCell, t: &ThroughputSettings) -> usize {
+    let threaded = cell.threads.is_some_and(|n| n > 1)
+        || (cell.threads.is_none() && cell.workload.is_some_and(|w| w.multithreaded));
+    if threaded {
+        t.threaded_pairs.max(t.pairs)
+    } else {
+        t.pairs
     }
 }
 
@@ -100,11 +115,12 @@ pub fn throughput_paired(
     let base_probe = base.probe(cell, cell.backend);
     let mut round = 0;
     loop {
-        let (b, c) = paired_samples(&base_probe, &cand_probe, t.pairs)?;
+        let (b, c) = paired_samples(&base_probe, &cand_probe, pairs_for(cell, t))?;
         let ratios: Vec<f64> = c.iter().zip(&b).map(|(c, b)| c / b).collect();
-        let est = stats::bootstrap(&ratios, t.confidence, t.resamples, 0x6A7E + round);
+        let est = stats::interval(&ratios, t, 0x6A7E + round);
         o.base = median(&b).unwrap_or(0.0);
         o.candidate = median(&c).unwrap_or(0.0);
+        o.base_samples = b;
         o.candidate_samples = c;
         o.change = est.ratio - 1.0;
         o.interval = Some((est.low, est.high));
@@ -129,6 +145,120 @@ pub fn throughput_paired(
     }
 }
 
+/// Picks one count out of a run's counts.
+type CountOf = fn(&Counts) -> u64;
+
+/// The façade's counts of one run per side (allocation calls, bytes
+/// allocated, peak live bytes): deterministic for a deterministic workload,
+/// so each is compared directly against `settings.threshold` (higher is
+/// worse). One outcome per count.
+pub fn allocations(
+    cell: &GatedCell,
+    candidate: &SideBuild,
+    against: Against<'_>,
+    settings: &AllocationsSettings,
+) -> Result<Vec<CellOutcome>, String> {
+    let counts = |side: &SideBuild| -> Result<Counts, String> {
+        measure::native(&side.probe(cell, cell.backend))?
+            .counts
+            .ok_or_else(|| {
+                "the program printed no allocation counts: build it with the façade's `stats` feature and print \
+                 `allocations`, `bytes_allocated` and `bytes_peak` (a runner record's `stats` does)"
+                    .to_owned()
+            })
+    };
+    let c = counts(candidate)?;
+    let base: Option<Counts> = match against {
+        Against::Base(base) => Some(counts(base)?),
+        Against::Stored(_) => None,
+    };
+    let metrics: [(&str, CountOf); 3] = [
+        ("allocations", |c| c.allocations),
+        ("bytes allocated", |c| c.bytes_allocated),
+        ("peak live bytes", |c| c.bytes_peak),
+    ];
+    metrics
+        .iter()
+        .map(|(metric, f)| {
+            let mut o = blank_outcome(cell, metric);
+            let b = match (&base, against) {
+                (Some(b), _) => f(b) as f64,
+                (None, Against::Stored(stored)) => {
+                    stored.stored_value(cell, metric).ok_or_else(|| {
+                        format!("the baseline file has no {metric} for {}", cell.name)
+                    })?
+                }
+                (None, Against::Base(_)) => unreachable!("a base build gives base counts"),
+            };
+            let v = f(&c) as f64;
+            o.base = b;
+            o.candidate = v;
+            let ratio = if b > 0.0 {
+                v / b
+            } else if v > 0.0 {
+                f64::INFINITY
+            } else {
+                1.0
+            };
+            o.change = ratio - 1.0;
+            // Counts: more is worse, like instructions.
+            o.verdict = stats::instructions_verdict(ratio, settings.threshold);
+            Ok(o)
+        })
+        .collect()
+}
+
+/// Peak resident memory in interleaved pairs against a base build (or the
+/// stored value of a result file), with the bootstrap interval of the
+/// candidate ÷ base ratio; a regression only when the whole interval lies
+/// above `1 + threshold`.
+pub fn peak_rss(
+    cell: &GatedCell,
+    candidate: &SideBuild,
+    against: Against<'_>,
+    t: &ThroughputSettings,
+    settings: &PeakRssSettings,
+) -> Result<CellOutcome, String> {
+    let mut o = blank_outcome(cell, "peak RSS");
+    let cand_probe = candidate.probe(cell, cell.backend);
+    let rss = |p: &Probe| measure::native(p).map(|n| n.peak_rss);
+    let (b, c): (Vec<f64>, Vec<f64>) = match against {
+        Against::Base(base) => {
+            let base_probe = base.probe(cell, cell.backend);
+            let (mut bs, mut cs) = (Vec::new(), Vec::new());
+            for i in 0..pairs_for(cell, t) {
+                if i % 2 == 0 {
+                    bs.push(rss(&base_probe)?);
+                    cs.push(rss(&cand_probe)?);
+                } else {
+                    cs.push(rss(&cand_probe)?);
+                    bs.push(rss(&base_probe)?);
+                }
+            }
+            (bs, cs)
+        }
+        Against::Stored(stored) => {
+            let v = stored
+                .stored_value(cell, "peak RSS")
+                .ok_or_else(|| format!("the baseline file has no peak RSS for {}", cell.name))?;
+            let cs = (0..pairs_for(cell, t))
+                .map(|_| rss(&cand_probe))
+                .collect::<Result<Vec<_>, _>>()?;
+            (vec![v; cs.len()], cs)
+        }
+    };
+    let ratios: Vec<f64> = c.iter().zip(&b).map(|(c, b)| c / b).collect();
+    let est = stats::interval(&ratios, t, 0x6A7E);
+    o.base = median(&b).unwrap_or(0.0);
+    o.candidate = median(&c).unwrap_or(0.0);
+    o.base_samples = b;
+    o.candidate_samples = c;
+    o.change = est.ratio - 1.0;
+    o.interval = Some((est.low, est.high));
+    o.verdict = stats::growth_verdict(&est, settings.threshold);
+    Ok(o)
+}
+
 /// The candidate's throughput ÷ the system allocator's, measured in
 /// interleaved pairs now, against the same ratio in a stored result.
 pub fn throughput_stored(
@@ -146,9 +276,9 @@ pub fn throughput_stored(
     })?;
     let sys_probe = candidate.probe(cell, Backend::System);
     let cand_probe = candidate.probe(cell, cell.backend);
-    let (sys, c) = paired_samples(&sys_probe, &cand_probe, t.pairs)?;
+    let (sys, c) = paired_samples(&sys_probe, &cand_probe, pairs_for(cell, t))?;
     let ratios: Vec<f64> = c.iter().zip(&sys).map(|(c, s)| c / s / reference).collect();
-    let est = stats::bootstrap(&ratios, t.confidence, t.resamples, 0x6A7E);
+    let est = stats::interval(&ratios, t, 0x6A7E);
     o.base = reference;
     o.candidate = match (median(&c), median(&sys)) {
         (Some(c), Some(s)) => c / s,

@@ -18,6 +18,8 @@
 mod baseline;
 mod checkout;
 pub mod config;
+pub mod export;
+mod history;
 mod measure;
 mod methods;
 mod output;
@@ -57,19 +59,28 @@ pub struct GateArgs {
     /// spinning N times per allocation, to show that the gate catches it.
     #[arg(long, value_name = "N")]
     plant_slowdown: Option<u32>,
-    /// Gate only the cells of this method (`instructions` or `throughput`).
+    /// Gate only the cells of this method (`instructions`, `throughput`,
+    /// `allocations` or `peak-rss`).
     #[arg(long, value_parser = parse_method)]
     method: Option<Method>,
+    /// Test knob: the candidate's runner makes N extra small allocations per
+    /// allocation (counted by the façade's stats layer), to show that the
+    /// allocations method catches it.
+    #[arg(long, value_name = "N")]
+    plant_allocations: Option<u32>,
+    /// Earlier gate.json results (a directory, searched recursively): a change
+    /// is significant only beyond Q3 + 3 × IQR of the cell's past changes.
+    #[arg(long, value_name = "DIR")]
+    history: Option<PathBuf>,
+    /// Also write the results for dashboards: `bencher` (Bencher Metric Format,
+    /// gate.bmf.json) or `github-action-benchmark` (gate.gab-bigger.json,
+    /// gate.gab-smaller.json). Repeat for both.
+    #[arg(long, value_name = "FORMAT")]
+    format: Vec<export::Format>,
 }
 
 fn parse_method(s: &str) -> Result<Method, String> {
-    match s {
-        "instructions" => Ok(Method::Instructions),
-        "throughput" => Ok(Method::Throughput),
-        _ => Err(format!(
-            "unknown method `{s}`; valid: instructions, throughput"
-        )),
-    }
+    Method::from_name(s)
 }
 
 /// Runs `cargo xtask bench-gate` on the repository at `paths.source`: exit 0
@@ -115,11 +126,12 @@ pub fn run(args: &GateArgs, paths: &Paths) -> Result<ExitCode, String> {
         kinds.push(RunnerKind {
             backend: Backend::System,
             logical_clock: false,
+            stats: false,
         });
     }
     kinds.sort();
     kinds.dedup();
-    let plant: Vec<&str> = if args.plant_slowdown.is_some() {
+    let plant: Vec<&str> = if args.plant_slowdown.is_some() || args.plant_allocations.is_some() {
         vec!["planted-slowdown"]
     } else {
         Vec::new()
@@ -129,6 +141,21 @@ pub fn run(args: &GateArgs, paths: &Paths) -> Result<ExitCode, String> {
         candidate
             .env
             .push(("ALLOCMUX_PLANTED_SPINS".into(), n.to_string()));
+    }
+    if let Some(n) = args.plant_allocations {
+        candidate
+            .env
+            .push(("ALLOCMUX_PLANTED_ALLOCS".into(), n.to_string()));
+    }
+    let history = args
+        .history
+        .as_deref()
+        .map(history::History::load)
+        .transpose()?;
+    if let Some(h) = &history {
+        for s in &h.skipped {
+            eprintln!("[gate] history: skipped {s}");
+        }
     }
     let base = match &base_sha {
         Some(sha) => {
@@ -157,17 +184,40 @@ pub fn run(args: &GateArgs, paths: &Paths) -> Result<ExitCode, String> {
         let result = match (cell.method, &against) {
             (Method::Instructions, &against) => {
                 methods::instructions(cell, &candidate, against, &config.instructions)
+                    .map(|o| vec![o])
             }
             (Method::Throughput, Against::Base(base)) => {
                 methods::throughput_paired(cell, &candidate, base, &config.throughput)
+                    .map(|o| vec![o])
             }
             (Method::Throughput, Against::Stored(stored)) => {
                 methods::throughput_stored(cell, &candidate, stored, &config.throughput)
+                    .map(|o| vec![o])
             }
+            (Method::Allocations, &against) => {
+                methods::allocations(cell, &candidate, against, &config.allocations)
+            }
+            (Method::PeakRss, &against) => methods::peak_rss(
+                cell,
+                &candidate,
+                against,
+                &config.throughput,
+                &config.peak_rss,
+            )
+            .map(|o| vec![o]),
         };
-        let o = result.map_err(|e| format!("{}: {e}", cell.name))?;
-        eprintln!("[gate]   {} {:+.2} %", o.verdict.word(), o.change * 100.0);
-        outcomes.push(o);
+        for mut o in result.map_err(|e| format!("{}: {e}", cell.name))? {
+            if let Some(h) = &history {
+                h.judge(&mut o, &config.history);
+            }
+            eprintln!(
+                "[gate]   {} {}: {:+.2} %",
+                o.metric,
+                o.verdict.word(),
+                o.change * 100.0
+            );
+            outcomes.push(o);
+        }
     }
 
     let (t, i) = (&config.throughput, &config.instructions);
@@ -180,23 +230,43 @@ pub fn run(args: &GateArgs, paths: &Paths) -> Result<ExitCode, String> {
         candidate: format!(
             "work tree {}{}",
             checkout::describe_head(root),
-            if args.plant_slowdown.is_some() {
-                " with a planted slowdown"
-            } else {
-                ""
+            match (args.plant_slowdown, args.plant_allocations) {
+                (Some(_), _) => " with a planted slowdown",
+                (None, Some(_)) => " with planted extra allocations",
+                (None, None) => "",
             }
         ),
         method_note: format!(
-            "instructions: callgrind totals, regression above +{:.1} %; throughput: {} interleaved pairs, {:.0} % bootstrap interval of the paired ratio, regression only when the whole interval lies below −{:.1} %{}.",
+            "instructions: callgrind totals, regression above +{:.1} %; throughput: {} interleaved pairs, {:.0} % bootstrap interval of the paired ratio, regression only when the whole interval lies below −{:.1} %{}; allocations: the façade's counts, regression above +{:.1} %; peak RSS: interleaved pairs, regression when the whole interval lies above +{:.1} %{}.",
             i.threshold * 100.0,
             t.pairs,
             t.confidence * 100.0,
             t.threshold * 100.0,
-            if t.confirm { ", confirmed by a second round" } else { "" }
+            if t.confirm { ", confirmed by a second round" } else { "" },
+            config.allocations.threshold * 100.0,
+            config.peak_rss.threshold * 100.0,
+            if history.is_some() { "; history: significant only beyond Q3 + 3 × IQR of past changes" } else { "" }
         ),
         cells: outcomes,
     };
     output::write_files(&report, &out_dir)?;
+    for format in &args.format {
+        let write = |name: &str, v: &serde_json::Value| {
+            let path = out_dir.join(name);
+            std::fs::write(&path, serde_json::to_string_pretty(v).unwrap_or_default())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprintln!("[gate] wrote {}", path.display());
+            Ok::<(), String>(())
+        };
+        match format {
+            export::Format::Bencher => write("gate.bmf.json", &export::bencher(&report))?,
+            export::Format::GithubActionBenchmark => {
+                let (bigger, smaller) = export::github_action_benchmark(&report);
+                write("gate.gab-bigger.json", &bigger)?;
+                write("gate.gab-smaller.json", &smaller)?;
+            }
+        }
+    }
     Ok(if report.regressed() {
         ExitCode::FAILURE
     } else {

@@ -38,7 +38,10 @@ pub struct CellOutcome {
     /// Candidate instruction count (instructions method).
     #[serde(default)]
     pub candidate_instructions: Option<u64>,
-    /// Candidate throughput samples (throughput method).
+    /// Base samples, pair by pair with `candidate_samples` (throughput, peak-rss).
+    #[serde(default)]
+    pub base_samples: Vec<f64>,
+    /// Candidate samples (throughput: ops/s; peak-rss: bytes).
     #[serde(default)]
     pub candidate_samples: Vec<f64>,
     /// The system allocator's throughput samples measured beside the candidate
@@ -48,6 +51,9 @@ pub struct CellOutcome {
     /// Notes (a confirmation re-run, a failure message).
     #[serde(default)]
     pub note: Option<String>,
+    /// What the history of earlier results said about this change (`--history`).
+    #[serde(default)]
+    pub history: Option<String>,
 }
 
 /// The whole gate output (`gate.json`).
@@ -72,7 +78,8 @@ impl GateReport {
 
 fn fmt_value(v: f64, method: Method) -> String {
     match method {
-        Method::Instructions => format!("{v:.0}"),
+        Method::Instructions | Method::Allocations => format!("{v:.0}"),
+        Method::PeakRss => format!("{:.1} MiB", v / (1024.0 * 1024.0)),
         Method::Throughput if v >= 1e6 => format!("{:.2} M", v / 1e6),
         Method::Throughput if v >= 1e3 => format!("{:.1} k", v / 1e3),
         Method::Throughput => format!("{v:.3}"),
@@ -146,13 +153,14 @@ pub fn render_text(report: &GateReport) -> String {
     for r in &rows {
         out.push_str(&line(r));
         out.push('\n');
-        if let Some(note) = report
+        if let Some(c) = report
             .cells
             .iter()
-            .find(|c| format!("{} ({})", c.cell, c.method.name()) == r[0])
-            .and_then(|c| c.note.as_ref())
+            .find(|c| format!("{} ({})", c.cell, c.method.name()) == r[0] && c.metric == r[1])
         {
-            out.push_str(&format!("    note: {note}\n"));
+            for note in c.note.iter().chain(&c.history) {
+                out.push_str(&format!("    {note}\n"));
+            }
         }
     }
     out.push_str(&verdict_line(report));
@@ -199,12 +207,10 @@ pub fn render_markdown(report: &GateReport) -> String {
     for r in rows(report) {
         out.push_str(&format!("| {} |\n", r.join(" | ")));
     }
-    for c in report.cells.iter().filter(|c| c.note.is_some()) {
-        out.push_str(&format!(
-            "\n- {}: {}",
-            c.cell,
-            c.note.as_deref().unwrap_or("")
-        ));
+    for c in &report.cells {
+        for note in c.note.iter().chain(&c.history) {
+            out.push_str(&format!("\n- {} ({}): {note}", c.cell, c.metric));
+        }
     }
     out.push('\n');
     out

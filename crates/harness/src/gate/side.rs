@@ -12,14 +12,17 @@ use super::config::{GatedCell, Method};
 use super::measure::Probe;
 use crate::paths::Paths;
 
-/// Which runner build a cell needs: its backend, and for slab instruction
-/// cells the logical purge clock that makes instruction counts repeatable.
+/// Which runner build a cell needs: its backend, for slab instruction cells
+/// the logical purge clock that makes instruction counts repeatable, and for
+/// allocations cells the façade's counting layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RunnerKind {
     /// Backend of the build.
     pub backend: Backend,
     /// Built with `slab-logical-clock`.
     pub logical_clock: bool,
+    /// Built with the runner's `stats` feature (the façade's counting layer).
+    pub stats: bool,
 }
 
 impl RunnerKind {
@@ -29,25 +32,32 @@ impl RunnerKind {
         RunnerKind {
             backend,
             logical_clock: cell.method == Method::Instructions && backend == Backend::Slab,
+            stats: cell.method == Method::Allocations,
         }
     }
 
-    /// A file-name part: `slab`, `slab-logical-clock`.
+    /// A file-name part: `slab`, `slab-logical-clock`, `slab-stats`.
     fn name(self) -> String {
+        let mut name = self.backend.name().to_owned();
         if self.logical_clock {
-            format!("{}-logical-clock", self.backend)
-        } else {
-            self.backend.name().to_owned()
+            name.push_str("-logical-clock");
         }
+        if self.stats {
+            name.push_str("-stats");
+        }
+        name
     }
 
     /// Runner features beyond the backend's own.
-    fn features(self) -> &'static [&'static str] {
+    fn features(self) -> Vec<&'static str> {
+        let mut f = Vec::new();
         if self.logical_clock {
-            &["allocmux/slab-logical-clock"]
-        } else {
-            &[]
+            f.push("allocmux/slab-logical-clock");
         }
+        if self.stats {
+            f.push("stats");
+        }
+        f
     }
 }
 
@@ -80,7 +90,7 @@ impl SideBuild {
         }
         let workload = cell.workload.expect("registry cell");
         let mut args = vec!["--workload".to_owned(), workload.name.to_owned()];
-        if cell.method == Method::Throughput {
+        if matches!(cell.method, Method::Throughput | Method::PeakRss) {
             args.push("--quick".into());
         }
         if let Some(t) = cell.threads {
@@ -116,7 +126,7 @@ pub fn build_side(
             kind.name()
         );
         let mut all: Vec<&str> = features.to_vec();
-        all.extend_from_slice(kind.features());
+        all.extend(kind.features());
         runners.insert(
             kind,
             checkout::build_runner(paths, src, side, kind.backend, &kind.name(), &all)?,

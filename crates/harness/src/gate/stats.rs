@@ -83,12 +83,86 @@ pub fn bootstrap(ratios: &[f64], confidence: f64, resamples: usize, seed: u64) -
     }
 }
 
+/// A confidence interval of the geometric mean of `ratios` that stays honest
+/// with few pairs and with noise that is correlated from one pair to the
+/// next (machine drift, frequency and cache states that outlast a run):
+/// Student's t interval of the mean log ratio, its standard error from the
+/// Newey–West (Bartlett-kernel) estimate of the long-run variance with lag
+/// `⌊n^(1/3)⌋ + 1`. The percentile bootstrap of independent pairs, used
+/// before, treats neighbouring pairs as independent and undercovers.
+pub fn hac_t_interval(ratios: &[f64], confidence: f64) -> RatioEstimate {
+    let n = ratios.len();
+    let ratio = geometric_mean(ratios);
+    if n < 3 {
+        return RatioEstimate {
+            ratio,
+            low: 0.0,
+            high: f64::INFINITY,
+        };
+    }
+    let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
+    let mean = logs.iter().sum::<f64>() / n as f64;
+    let dev: Vec<f64> = logs.iter().map(|x| x - mean).collect();
+    let gamma = |lag: usize| -> f64 {
+        dev.iter().zip(&dev[lag..]).map(|(a, b)| a * b).sum::<f64>() / n as f64
+    };
+    let lags = (n as f64).cbrt().floor() as usize + 1;
+    let mut long_run = gamma(0);
+    for l in 1..=lags.min(n - 1) {
+        long_run += 2.0 * (1.0 - l as f64 / (lags + 1) as f64) * gamma(l);
+    }
+    // The autocovariances can make the estimate smaller than the plain
+    // variance; never claim more precision than independent pairs would give.
+    let var = long_run.max(gamma(0)) * n as f64 / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    let t = student_t_quantile(0.5 + confidence / 2.0, (n - 1) as f64);
+    RatioEstimate {
+        ratio,
+        low: (mean - t * se).exp(),
+        high: (mean + t * se).exp(),
+    }
+}
+
+/// The `p` quantile of Student's t distribution with `df` degrees of freedom.
+fn student_t_quantile(p: f64, df: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, df)
+        .map(|d| d.inverse_cdf(p))
+        .unwrap_or(f64::INFINITY)
+}
+
+/// The interval of `ratios` by the configured method (the bootstrap seeded by `seed`).
+pub fn interval(
+    ratios: &[f64],
+    t: &crate::gate::config::ThroughputSettings,
+    seed: u64,
+) -> RatioEstimate {
+    match t.interval {
+        crate::gate::config::Interval::HacT => hac_t_interval(ratios, t.confidence),
+        crate::gate::config::Interval::Bootstrap => {
+            bootstrap(ratios, t.confidence, t.resamples, seed)
+        }
+    }
+}
+
 /// Verdict for a throughput ratio (candidate / base, higher is better): a
 /// regression only when the whole interval lies below `1 - threshold`.
 pub fn throughput_verdict(est: &RatioEstimate, threshold: f64) -> Verdict {
     if est.high < 1.0 - threshold {
         Verdict::Regression
     } else if est.low > 1.0 + threshold {
+        Verdict::Improvement
+    } else {
+        Verdict::Unchanged
+    }
+}
+
+/// Verdict for a ratio where larger is worse and noise is real (peak RSS):
+/// a regression only when the whole interval lies above `1 + threshold`.
+pub fn growth_verdict(est: &RatioEstimate, threshold: f64) -> Verdict {
+    if est.low > 1.0 + threshold {
+        Verdict::Regression
+    } else if est.high < 1.0 - threshold {
         Verdict::Improvement
     } else {
         Verdict::Unchanged
@@ -157,6 +231,32 @@ mod tests {
             bootstrap(&ratios, 0.95, 2000, 9),
             bootstrap(&ratios, 0.95, 2000, 9)
         );
+    }
+
+    #[test]
+    fn the_hac_t_interval_is_wider_for_drifting_pairs() {
+        // The same ratios, once alternating around 1 (independent-looking) and once
+        // sorted into a slow drift: the drift must widen the interval.
+        let mut r: Vec<f64> = (0..20)
+            .map(|i| 1.0 + if i % 2 == 0 { 0.02 } else { -0.02 } * (1.0 + i as f64 / 20.0))
+            .collect();
+        let alternating = hac_t_interval(&r, 0.95);
+        r.sort_by(f64::total_cmp);
+        let drifting = hac_t_interval(&r, 0.95);
+        assert!(
+            alternating.low < 1.0 && alternating.high > 1.0,
+            "{alternating:?}"
+        );
+        assert!(
+            drifting.high - drifting.low > alternating.high - alternating.low,
+            "{drifting:?} vs {alternating:?}"
+        );
+        // A clear, steady slowdown is still resolved.
+        let slow = [0.91, 0.92, 0.93, 0.90, 0.92, 0.94, 0.91, 0.93, 0.92, 0.90];
+        let est = hac_t_interval(&slow, 0.95);
+        assert!(est.high < 0.95, "{est:?}");
+        // Known t quantile: df = 9, 97.5 % → 2.262.
+        assert!((student_t_quantile(0.975, 9.0) - 2.262).abs() < 0.001);
     }
 
     #[test]

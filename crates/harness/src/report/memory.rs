@@ -29,6 +29,29 @@ pub struct MemoryCell {
     pub overhead_end: Option<f64>,
     /// One repetition's timeline (the one whose peak is the median), `[s, bytes]`.
     pub timeline: Vec<[f64; 2]>,
+    /// Growth of resident memory over that repetition's work, when it worked
+    /// for at least [`CREEP_MIN_SECONDS`]: the mean of the last quarter of the
+    /// work over the mean of its second quarter, minus 1.
+    pub creep: Option<f64>,
+}
+
+/// Work shorter than this says nothing about creep.
+pub const CREEP_MIN_SECONDS: f64 = 2.0;
+
+/// The creep of a timeline whose work lasted `seconds` from its start.
+pub fn creep(timeline: &[[f64; 2]], seconds: f64) -> Option<f64> {
+    if seconds < CREEP_MIN_SECONDS {
+        return None;
+    }
+    let mean = |a: f64, b: f64| {
+        let v: Vec<f64> = timeline
+            .iter()
+            .filter(|p| p[0] >= a * seconds && p[0] < b * seconds)
+            .map(|p| p[1])
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    Some(mean(0.75, 1.0)? / mean(0.25, 0.5)? - 1.0)
 }
 
 impl MemoryCell {
@@ -91,10 +114,11 @@ fn cell(backend: &str, runs: &[&CellRun]) -> MemoryCell {
             .unwrap_or(0.0)
             .total_cmp(&peak_of(b).unwrap_or(0.0))
     });
-    let timeline = by_peak
-        .get(by_peak.len() / 2)
-        .map(|r| r.rss_timeline.clone())
-        .unwrap_or_default();
+    let shown = by_peak.get(by_peak.len() / 2);
+    let timeline = shown.map(|r| r.rss_timeline.clone()).unwrap_or_default();
+    let work = shown
+        .and_then(|r| r.record.as_ref())
+        .map_or(0.0, |x| x.seconds);
     MemoryCell {
         backend: backend.to_owned(),
         peak: med(runs, peak_of),
@@ -110,6 +134,7 @@ fn cell(backend: &str, runs: &[&CellRun]) -> MemoryCell {
             let live = end.live_bytes? as f64;
             (live > 0.0).then(|| end.rss_bytes as f64 / live)
         }),
+        creep: creep(&timeline, work),
         timeline,
     }
 }
@@ -161,4 +186,21 @@ pub fn return_ranking(rows: &[MemoryRow]) -> Vec<Score> {
         .collect();
     scores.sort_by(|a, b| a.value.total_cmp(&b.value));
     scores
+}
+
+#[cfg(test)]
+mod tests {
+    use super::creep;
+
+    #[test]
+    fn creep_compares_the_last_quarter_with_the_second() {
+        let flat: Vec<[f64; 2]> = (0..100).map(|i| [i as f64 * 0.1, 100.0]).collect();
+        assert_eq!(creep(&flat, 10.0), Some(0.0));
+        let growing: Vec<[f64; 2]> = (0..100)
+            .map(|i| [i as f64 * 0.1, 100.0 + i as f64])
+            .collect();
+        let c = creep(&growing, 10.0).unwrap();
+        assert!(c > 0.3 && c < 0.6, "{c}");
+        assert_eq!(creep(&flat, 1.0), None);
+    }
 }

@@ -14,15 +14,20 @@ use super::panels::{Panel, SmallMultiples};
 use super::summary::Summary;
 use crate::results::MatrixResults;
 
-/// `52.3 → 3.1 MiB (6 %)`: peak, last after-idle value and its share of the peak.
+/// `52.3 → 3.1 MiB (6 %)`: peak, last after-idle value and its share of the
+/// peak, and the creep over the work where it was long enough to tell.
 fn kept_text(c: &MemoryCell) -> Option<String> {
     let peak = c.peak?;
-    Some(match (c.after_idle.last(), c.kept_after_idle()) {
+    let mut t = match (c.after_idle.last(), c.kept_after_idle()) {
         (Some((_, last)), Some(k)) => {
             format!("{} → {} ({:.0} %)", mib(peak), mib(*last), k * 100.0)
         }
         _ => mib(peak),
-    })
+    };
+    if let Some(cr) = c.creep {
+        t.push_str(&format!("; creep {:+.0} %", cr * 100.0));
+    }
+    Some(t)
 }
 
 fn overhead_text(c: &MemoryCell) -> Option<String> {
@@ -277,7 +282,7 @@ pub fn html_sections(out: &mut String, summary: &Summary, results: &MatrixResult
     let idle = idle_ms(&rows);
     let _ = writeln!(
         out,
-        "<p class=\"note\">Peak resident memory (sampled from outside every 10 ms) → resident memory {} after the workload freed everything, and the share of the peak still held. Medians over the repetitions, MiB.</p>",
+        "<p class=\"note\">Peak resident memory (sampled from outside every 10 ms) → resident memory {} after the workload freed everything, and the share of the peak still held. Medians over the repetitions, MiB. Creep (workloads that work for 2 s or more): the mean resident memory of the last quarter of the work over that of its second quarter.</p>",
         idle.map_or("right".to_owned(), |ms| format!("{ms} ms"))
     );
     html_table(
