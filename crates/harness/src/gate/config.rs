@@ -134,9 +134,9 @@ impl Default for ThroughputSettings {
     fn default() -> Self {
         ThroughputSettings {
             interval: Interval::HacT,
-            threaded_pairs: 10,
+            threaded_pairs: 30,
             threshold: 0.05,
-            pairs: 10,
+            pairs: 30,
             confidence: 0.95,
             resamples: 10_000,
             confirm: true,

@@ -175,6 +175,7 @@ pub fn allocations(
     let metrics: [(&str, CountOf); 3] = [
         ("allocations", |c| c.allocations),
         ("bytes allocated", |c| c.bytes_allocated),
+        // Exact to within the counting layer's PEAK_STEP (256 KiB) per thread.
         ("peak live bytes", |c| c.bytes_peak),
     ];
     metrics

@@ -237,10 +237,15 @@ pub fn run(args: &GateArgs, paths: &Paths) -> Result<ExitCode, String> {
             }
         ),
         method_note: format!(
-            "instructions: callgrind totals, regression above +{:.1} %; throughput: {} interleaved pairs, {:.0} % bootstrap interval of the paired ratio, regression only when the whole interval lies below −{:.1} %{}; allocations: the façade's counts, regression above +{:.1} %; peak RSS: interleaved pairs, regression when the whole interval lies above +{:.1} %{}.",
+            "instructions: callgrind totals, regression above +{:.1} %; throughput: {} interleaved pairs ({} for threaded cells), {:.0} % {} interval of the paired ratio, regression only when the whole interval lies below −{:.1} %{}; allocations: the façade's counts, regression above +{:.1} %; peak RSS: interleaved pairs, regression when the whole interval lies above +{:.1} %{}.",
             i.threshold * 100.0,
             t.pairs,
+            t.threaded_pairs.max(t.pairs),
             t.confidence * 100.0,
+            match t.interval {
+                config::Interval::HacT => "Newey–West t",
+                config::Interval::Bootstrap => "bootstrap",
+            },
             t.threshold * 100.0,
             if t.confirm { ", confirmed by a second round" } else { "" },
             config.allocations.threshold * 100.0,
