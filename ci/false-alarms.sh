@@ -2,12 +2,12 @@
 # Runs the bench gate N times (default 10) on the unchanged tree (base = HEAD) and
 # counts how often it cries wolf, separately for each method.
 #
-#   ci/false-alarms.sh [N] [METHOD…]     (methods: throughput instructions; default both)
+#   ci/false-alarms.sh [N] [METHOD…]     (methods: throughput instructions allocations peak-rss; default all four)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
 shift || true
-methods=${*:-throughput instructions}
+methods=${*:-throughput instructions allocations peak-rss}
 dir=target/gate/false-alarms
 mkdir -p "$dir"
 for method in $methods; do

@@ -43,7 +43,7 @@ fn main() {
     ];
     let mut rows: Vec<(String, usize, usize, usize, usize)> = Vec::new();
     for (name, f) in methods {
-        for pairs in [10, 20, 30] {
+        for pairs in [10, 20, 30, 60] {
             let (mut n, mut excl, mut reg, mut by_cell) = (0, 0, 0, Vec::new());
             for file in &files {
                 let text = std::fs::read_to_string(file).unwrap_or_default();

@@ -19,7 +19,10 @@ pub struct Usage {
     pub user_seconds: f64,
     /// CPU time in the kernel on the child's behalf, in seconds.
     pub system_seconds: f64,
-    /// Peak resident set size, in bytes.
+    /// Peak resident set size, in bytes (`ru_maxrss`). Beware: Linux carries
+    /// the parent's resident size at the moment of the spawn into the child's
+    /// `ru_maxrss` across `exec`, so this is at least the harness's own size;
+    /// the sampled peak ([`crate::sampler::RssSummary`]) is the child's own.
     pub peak_rss_bytes: u64,
     /// Page faults served without I/O (first touches, copy-on-write).
     pub minor_faults: u64,

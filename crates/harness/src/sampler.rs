@@ -78,8 +78,9 @@ impl RssSampler {
         }
         // A process that has exited but is not reaped yet reads as 0: not a sample.
         if let Some(bytes) = self.read().filter(|b| *b > 0) {
-            self.samples
-                .push((now.duration_since(self.start).as_secs_f64(), bytes));
+            // Milliseconds are plenty for a 10 ms period and keep results.json small.
+            let t = (now.duration_since(self.start).as_secs_f64() * 1e3).round() / 1e3;
+            self.samples.push((t, bytes));
         }
         // Keep the grid: the next sample is one period after the last due time.
         while self.next <= now {

@@ -119,3 +119,24 @@ fn crash_workload_aborts() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn the_peak_reported_is_the_runners_own_not_its_parents() {
+    // Linux carries the parent's resident size into a child's `ru_maxrss`
+    // across `exec`; the runner must not report it. Hold and touch 256 MiB here.
+    let mut big = vec![0u8; 256 << 20];
+    for i in (0..big.len()).step_by(4096) {
+        big[i] = 1;
+    }
+    let out = runner(&["--workload", "glibc-simple", "--quick", "--iterations", "5"]);
+    std::hint::black_box(&big);
+    assert!(out.status.success());
+    let record: RunRecord =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("a RunRecord");
+    assert!(
+        record.peak_rss_bytes < 64 << 20,
+        "the runner reports {} MiB: its parent's size leaked in",
+        record.peak_rss_bytes >> 20
+    );
+    assert!(!record.rss_after_idle.is_empty(), "the drain phase ran");
+}

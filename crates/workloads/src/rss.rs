@@ -1,9 +1,32 @@
-//! This process's resident memory: the peak from `getrusage(RUSAGE_SELF)`,
+//! This process's resident memory: the peak (`VmHWM`),
 //! the current value from `/proc/self/statm`, and the part freed with
 //! `MADV_FREE` but not yet reclaimed (`LazyFree` of `/proc/self/smaps_rollup`).
 
-/// The process's peak RSS in bytes (0 if `getrusage` fails).
+/// The process's peak RSS in bytes: `VmHWM` of `/proc/self/status` (this
+/// address space's high-water mark), else `getrusage`'s `ru_maxrss`, else 0.
+///
+/// Not `ru_maxrss` first: Linux carries the *parent's* resident size at the
+/// moment of `fork`/`posix_spawn` into the child's `ru_maxrss` across `exec`,
+/// so a runner started by a 200 MiB harness would report at least 200 MiB.
 pub fn peak_rss_bytes() -> u64 {
+    let hwm = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let kib: u64 = l
+                    .strip_prefix("VmHWM:")?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()?;
+                Some(kib * 1024)
+            })
+        });
+    hwm.unwrap_or_else(rusage_peak)
+}
+
+/// `getrusage(RUSAGE_SELF).ru_maxrss` in bytes (0 if it fails).
+fn rusage_peak() -> u64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: `usage` points to writable memory of the size of `rusage`, which
     // `getrusage` fills on success; we read it only after checking the result.

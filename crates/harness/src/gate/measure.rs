@@ -93,7 +93,7 @@ pub struct Native {
     /// The `ops_per_sec` of the JSON line the program prints, or for programs
     /// that print none, runs per second.
     pub ops_per_sec: f64,
-    /// Peak resident memory (the kernel's `wait4` account), bytes.
+    /// Peak resident memory (sampled from outside every 10 ms), bytes.
     pub peak_rss: f64,
     /// The façade's counts, when the program printed them.
     pub counts: Option<Counts>,
@@ -126,9 +126,10 @@ pub fn parse_counts(v: &serde_json::Value) -> Option<Counts> {
 
 /// Runs the probe once natively.
 pub fn native(probe: &Probe) -> Result<Native, String> {
-    let f = crate::process::run(
+    let f = crate::process::run_sampled(
         &mut probe.command(None),
         std::time::Duration::from_secs(3600),
+        Some(std::time::Duration::from_millis(10)),
     );
     if !f.ending.success() {
         let last = crate::cmd::last_line(&f.stderr);
@@ -147,7 +148,14 @@ pub fn native(probe: &Probe) -> Result<Native, String> {
     let reported = lines.iter().find_map(|v| v.get("ops_per_sec")?.as_f64());
     Ok(Native {
         ops_per_sec: reported.unwrap_or(1.0 / f.wall_seconds.max(1e-9)),
-        peak_rss: f.usage.map_or(0.0, |u| u.peak_rss_bytes as f64),
+        // The sampled peak is the run's own (wait4's carries the gate's size).
+        peak_rss: f
+            .rss
+            .as_ref()
+            .and_then(|r| r.summary)
+            .map(|s| s.peak_bytes as f64)
+            .or_else(|| f.usage.map(|u| u.peak_rss_bytes as f64))
+            .unwrap_or(0.0),
         counts: lines.iter().find_map(parse_counts),
     })
 }

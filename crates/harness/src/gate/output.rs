@@ -169,12 +169,16 @@ pub fn render_text(report: &GateReport) -> String {
 }
 
 fn verdict_line(report: &GateReport) -> String {
-    let regressions: Vec<&str> = report
+    let mut regressions: Vec<&str> = Vec::new();
+    for c in report
         .cells
         .iter()
         .filter(|c| c.verdict == Verdict::Regression)
-        .map(|c| c.cell.as_str())
-        .collect();
+    {
+        if !regressions.contains(&c.cell.as_str()) {
+            regressions.push(&c.cell);
+        }
+    }
     let improvements = report
         .cells
         .iter()

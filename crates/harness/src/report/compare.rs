@@ -118,7 +118,13 @@ pub fn summarize(results: &MatrixResults) -> CompareSummary {
                 speed: None,
                 user: usage(|u| u.user_seconds),
                 system: usage(|u| u.system_seconds),
-                rss: usage(|u| u.peak_rss_bytes as f64),
+                // The sampled peak is the program's own; `wait4`'s carries the
+                // spawning harness's size (see `process::Usage`).
+                rss: spread_of(&ok, |r: &crate::results::CellRun| {
+                    r.rss_sampled
+                        .map(|s| s.peak_bytes as f64)
+                        .or_else(|| r.usage.map(|u| u.peak_rss_bytes as f64))
+                }),
                 rss_relative: None,
                 minor_faults: faults(|u| u.minor_faults),
                 major_faults: faults(|u| u.major_faults),

@@ -342,7 +342,10 @@ fn build_row(
                     (RunStatus::Ok, Some(rec)) => {
                         cell.ok += 1;
                         ops.push(rec.ops_per_sec);
-                        rss.push(rec.peak_rss_bytes as f64);
+                        // The sampled peak is the runner's own; older results carry
+                        // only the runner's report.
+                        let peak = run.rss_sampled.map_or(rec.peak_rss_bytes, |s| s.peak_bytes);
+                        rss.push(peak as f64);
                     }
                     (RunStatus::Ok, None) | (RunStatus::Failed, _) => cell.failed += 1,
                     (RunStatus::Timeout, _) => cell.timeout += 1,
