@@ -49,6 +49,27 @@ fn blank_outcome(cell: &GatedCell, metric: &str) -> CellOutcome {
     }
 }
 
+/// Puts paired samples (base `b`, candidate `c`) into `o` — medians, samples,
+/// the change and the interval of the candidate ÷ base ratio — and returns the
+/// interval for the verdict.
+fn record_pairs(
+    o: &mut CellOutcome,
+    b: Vec<f64>,
+    c: Vec<f64>,
+    t: &ThroughputSettings,
+    seed: u64,
+) -> stats::RatioEstimate {
+    let ratios: Vec<f64> = c.iter().zip(&b).map(|(c, b)| c / b).collect();
+    let est = stats::interval(&ratios, t, seed);
+    o.base = median(&b).unwrap_or(0.0);
+    o.candidate = median(&c).unwrap_or(0.0);
+    o.base_samples = b;
+    o.candidate_samples = c;
+    o.change = est.ratio - 1.0;
+    o.interval = Some((est.low, est.high));
+    est
+}
+
 /// Pairs for `cell`: more for cells that run several threads.
 fn pairs_for(cell: &GatedCell, t: &ThroughputSettings) -> usize {
     let threaded = cell.threads.is_some_and(|n| n > 1)
@@ -116,14 +137,7 @@ pub fn throughput_paired(
     let mut round = 0;
     loop {
         let (b, c) = paired_samples(&base_probe, &cand_probe, pairs_for(cell, t))?;
-        let ratios: Vec<f64> = c.iter().zip(&b).map(|(c, b)| c / b).collect();
-        let est = stats::interval(&ratios, t, 0x6A7E + round);
-        o.base = median(&b).unwrap_or(0.0);
-        o.candidate = median(&c).unwrap_or(0.0);
-        o.base_samples = b;
-        o.candidate_samples = c;
-        o.change = est.ratio - 1.0;
-        o.interval = Some((est.low, est.high));
+        let est = record_pairs(&mut o, b, c, t, 0x6A7E + round);
         o.verdict = stats::throughput_verdict(&est, t.threshold);
         if o.verdict == Verdict::Regression && t.confirm && round == 0 {
             round += 1;
@@ -248,14 +262,7 @@ pub fn peak_rss(
             (vec![v; cs.len()], cs)
         }
     };
-    let ratios: Vec<f64> = c.iter().zip(&b).map(|(c, b)| c / b).collect();
-    let est = stats::interval(&ratios, t, 0x6A7E);
-    o.base = median(&b).unwrap_or(0.0);
-    o.candidate = median(&c).unwrap_or(0.0);
-    o.base_samples = b;
-    o.candidate_samples = c;
-    o.change = est.ratio - 1.0;
-    o.interval = Some((est.low, est.high));
+    let est = record_pairs(&mut o, b, c, t, 0x6A7E);
     o.verdict = stats::growth_verdict(&est, settings.threshold);
     Ok(o)
 }

@@ -58,6 +58,22 @@ pub fn css(c: RGBColor) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
+/// Draws a figure's title at the top left of `head`.
+pub(super) fn draw_title<DB: DrawingBackend>(
+    head: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+) -> Result<(), String> {
+    head.draw(&Text::new(
+        title.to_owned(),
+        (12, 8),
+        (FONT, 21.0)
+            .into_font()
+            .style(FontStyle::Bold)
+            .color(&BLACK),
+    ))
+    .map_err(err)
+}
+
 /// What one bar shows.
 pub(super) enum Bar {
     /// A bar of that length.
@@ -99,7 +115,8 @@ pub(super) struct BarChart {
     pub axis_label: fn(f64) -> String,
 }
 
-fn err<E: std::fmt::Display>(e: E) -> String {
+/// A plotters error as the report's message.
+pub(super) fn err<E: std::fmt::Display>(e: E) -> String {
     format!("cannot draw chart: {e}")
 }
 
@@ -166,15 +183,7 @@ impl BarChart {
             let (head, body) = root.split_vertically(HEAD);
 
             // Title and legend.
-            head.draw(&Text::new(
-                self.title.clone(),
-                (12, 8),
-                (FONT, 21.0)
-                    .into_font()
-                    .style(FontStyle::Bold)
-                    .color(&BLACK),
-            ))
-            .map_err(err)?;
+            draw_title(&head, &self.title)?;
             let mut x = 14;
             let y = 50;
             for (name, c) in &self.series {

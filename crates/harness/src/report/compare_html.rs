@@ -10,7 +10,7 @@ use plotters::style::RGBColor;
 use super::charts::{color, css, Bar, BarChart};
 use super::compare::{secs, spread_text, BackendRow, CompareSummary};
 use super::format::{bytes, mib, ratio, si, state_word, status_word};
-use super::html::{escape, STYLE};
+use super::html::{chart, escape, STYLE};
 use super::summary::BASELINE;
 use crate::results::MatrixResults;
 
@@ -53,21 +53,6 @@ fn relative_chart(
         axis_label: |v| format!("{v:.2}×"),
     }
     .render(false)
-}
-
-fn chart(out: &mut String, svg: Result<String, String>) {
-    match svg {
-        Ok(svg) => {
-            let _ = writeln!(out, "<div class=\"chart\">\n{svg}\n</div>");
-        }
-        Err(e) => {
-            let _ = writeln!(
-                out,
-                "<p class=\"note\">Chart unavailable: {}</p>",
-                escape(&e)
-            );
-        }
-    }
 }
 
 /// Renders the compare's `report.html`.

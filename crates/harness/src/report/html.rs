@@ -195,7 +195,8 @@ fn heat_map(out: &mut String, summary: &Summary) {
     );
 }
 
-fn chart(out: &mut String, svg: Result<String, String>) {
+/// Puts an SVG chart into the page, or says why there is none.
+pub(super) fn chart(out: &mut String, svg: Result<String, String>) {
     match svg {
         Ok(svg) => {
             out.push_str("<div class=\"chart\">\n");

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::format::{mib, ratio};
-use super::html::escape;
+use super::html::{chart, escape};
 use super::latency::{latency_rows, LatencyRow, KINDS};
 use super::memory::{memory_rows, MemoryCell, MemoryRow};
 use super::panels::{Panel, SmallMultiples};
@@ -113,21 +113,6 @@ fn latency_table(row: &LatencyRow) -> Vec<(String, Vec<Option<String>>)> {
         ));
     }
     out
-}
-
-fn chart(out: &mut String, svg: Result<String, String>) {
-    match svg {
-        Ok(svg) => {
-            let _ = writeln!(out, "<div class=\"chart\">\n{svg}\n</div>");
-        }
-        Err(e) => {
-            let _ = writeln!(
-                out,
-                "<p class=\"note\">Chart unavailable: {}</p>",
-                escape(&e)
-            );
-        }
-    }
 }
 
 /// Resident memory over time, a panel per row that has timelines.

@@ -8,7 +8,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::charts::color;
+use super::charts::{color, draw_title, err};
 
 /// Width of the whole grid, in pixels.
 const WIDTH: u32 = 1100;
@@ -49,10 +49,6 @@ pub struct SmallMultiples<'a> {
     pub x_label: fn(f64) -> String,
     /// How y values are written.
     pub y_label: fn(f64) -> String,
-}
-
-fn err<E: std::fmt::Display>(e: E) -> String {
-    format!("cannot draw chart: {e}")
 }
 
 impl SmallMultiples<'_> {
@@ -110,15 +106,7 @@ impl SmallMultiples<'_> {
             let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
             root.fill(&WHITE).map_err(err)?;
             let (head, body) = root.split_vertically(HEAD);
-            head.draw(&Text::new(
-                self.title.clone(),
-                (12, 8),
-                (FONT, 21.0)
-                    .into_font()
-                    .style(FontStyle::Bold)
-                    .color(&BLACK),
-            ))
-            .map_err(err)?;
+            draw_title(&head, &self.title)?;
             let label = (FONT, 17.0).into_font().color(&BLACK);
             let mut x = 14;
             for b in self.backends {
