@@ -1,7 +1,9 @@
 //! Proof of use: the exit line `allocmux-preload: backend=<name> pid=<pid>
 //! served=<yes|no>` on stderr when `ALLOCMUX_PRELOAD_BANNER=1`, written with
 //! `write(2)` from a stack buffer (no allocation at exit), and the flag that
-//! records whether this process called the library's allocation functions.
+//! records whether this process called the library's allocation functions (or the
+//! backend's own record of it, [`crate::raw::served`], for the requests that bypass
+//! the flag).
 
 use core::fmt::Write as _;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -47,7 +49,7 @@ extern "C" fn banner_at_exit() {
     };
     // SAFETY: `getpid` has no preconditions.
     let pid = unsafe { libc::getpid() };
-    let served = if SERVED.load(Ordering::Relaxed) {
+    let served = if SERVED.load(Ordering::Relaxed) || crate::raw::served() {
         "yes"
     } else {
         "no"

@@ -16,7 +16,7 @@
 //!   `malloc_usable_size`, `cfree`, `free_sized`, `free_aligned_sized`, and glibc's
 //!   `__libc_malloc`, `__libc_free`, `__libc_calloc`, `__libc_realloc`,
 //!   `__libc_memalign`, `__libc_valloc`, `__libc_pvalloc`, `__libc_cfree`,
-//!   `__posix_memalign`.
+//!   `__posix_memalign`; and C++'s `operator new`/`delete` ([`cxx`]).
 //! * **C semantics**: `malloc(0)` returns a unique pointer; allocations of more than
 //!   8 bytes are 16-byte aligned (`max_align_t`); failures return NULL with
 //!   `errno = ENOMEM` (`calloc` and `reallocarray` overflow included);
@@ -39,9 +39,12 @@
 //!   `write(2)` from a `.fini_array` function (no allocation).
 //!   `allocmux_preload_active` is an exported marker symbol (returns 1).
 //!
-//! Nothing here panics or unwinds (every function is `extern "C"` and panic-free).
+//! Nothing here panics or unwinds (every function is `extern "C"` and panic-free),
+//! except that a failed C++ `operator new` lets the C++ runtime's `std::bad_alloc`
+//! through ([`cxx`]).
 
 mod banner;
+pub mod cxx;
 pub mod raw;
 
 use core::ffi::{c_int, c_void};
@@ -74,6 +77,9 @@ fn fits(size: usize) -> bool {
 /// `malloc` without setting errno (null on failure).
 #[inline(always)]
 fn raw_malloc(size: usize) -> *mut c_void {
+    if size <= raw::SMALL_MAX {
+        return raw::malloc_small(size);
+    }
     banner::note_use();
     if !fits(size) {
         return ptr::null_mut();

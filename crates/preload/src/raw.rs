@@ -7,6 +7,11 @@
 //! * `aligned(align, size)`: `align` a power of two above 16, `size ≥ 1`.
 //! * `realloc(p, size)`: `p` live, `size ≥ 1`; on failure null and `p` untouched.
 //! * `free(p)`, `usable_size(p)`: `p` live and non-null, from any of the above.
+//! * `SMALL_MAX`, `malloc_small(size)`, `served()`: a backend that can tell by itself
+//!   whether it served this process (`served()`) takes C `malloc` of sizes
+//!   `0..=SMALL_MAX` straight into `malloc_small`, past the C layer's checks and
+//!   [`crate::banner`]'s flag (the slab: one table lookup and a pop). The others set
+//!   `SMALL_MAX = 0` and never see `malloc_small`.
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "jemalloc")] {
@@ -26,5 +31,23 @@ cfg_if::cfg_if! {
             "allocmux-preload needs a backend feature: slab (the default), jemalloc, mimalloc or snmalloc \
              (the system allocator needs no library: run the program without LD_PRELOAD)"
         );
+    }
+}
+
+cfg_if::cfg_if! {
+    if #[cfg(any(feature = "jemalloc", feature = "mimalloc", feature = "snmalloc"))] {
+        /// No small-request shortcut (see the module docs).
+        pub const SMALL_MAX: usize = 0;
+
+        /// Never called (`SMALL_MAX` is 0); `malloc` with the C layer's minimum size.
+        #[inline(always)]
+        pub fn malloc_small(size: usize) -> *mut core::ffi::c_void {
+            malloc(size.max(1))
+        }
+
+        /// The backend cannot tell: the C layer's flag decides.
+        pub fn served() -> bool {
+            false
+        }
     }
 }

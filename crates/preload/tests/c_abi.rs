@@ -1,5 +1,6 @@
 //! C-ABI tests: compiles `tests/c/abi.c` with the system C compiler (`$CC`, else `cc`)
-//! and runs it with the freshly built library preloaded, whichever backend it carries.
+//! and `tests/c/cxx.cpp` with the C++ compiler (`$CXX`, else `c++`), and runs them with
+//! the freshly built library preloaded, whichever backend it carries.
 //! The C program checks that `malloc` really resolves into the library, every exported
 //! function's edge cases, thread churn with cross-thread frees, and 200 forks while 8
 //! threads allocate (each child allocates, frees, starts a thread and exits 0).
@@ -47,12 +48,19 @@ pub fn library() -> PathBuf {
     so
 }
 
-/// Compiles `tests/c/<name>.c` next to the test binary; returns the executable.
-fn compile(name: &str) -> PathBuf {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/c/{name}.c"));
+/// Compiles `tests/c/<file>` (C, or C++ for a `.cpp` file) next to the test binary;
+/// returns the executable.
+fn compile(file: &str) -> PathBuf {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/c/{file}"));
     let exe = std::env::current_exe().expect("test binary path");
-    let out = exe.with_file_name(format!("c-test-{name}"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let stem = file.split('.').next().unwrap_or(file);
+    let out = exe.with_file_name(format!("c-test-{stem}"));
+    let (var, default) = if file.ends_with(".cpp") {
+        ("CXX", "c++")
+    } else {
+        ("CC", "cc")
+    };
+    let cc = std::env::var(var).unwrap_or_else(|_| default.into());
     let status = Command::new(&cc)
         .args(["-O2", "-g", "-fno-builtin", "-pthread", "-Wall", "-Wextra"])
         .args([
@@ -74,7 +82,7 @@ fn c_abi_edge_cases_threads_and_fork() {
     if !enabled() {
         return;
     }
-    let exe = compile("abi");
+    let exe = compile("abi.c");
     let out = Command::new(&exe)
         .arg("200")
         .env("LD_PRELOAD", library())
@@ -96,4 +104,21 @@ fn c_abi_edge_cases_threads_and_fork() {
         stderr.contains("allocmux-preload: backend=") && stderr.contains("served=yes"),
         "no banner: {stderr}"
     );
+}
+
+#[test]
+fn cxx_operators_resolve_into_the_library_and_throw_bad_alloc() {
+    if !enabled() {
+        return;
+    }
+    let exe = compile("cxx.cpp");
+    let out = Command::new(&exe)
+        .env("LD_PRELOAD", library())
+        .output()
+        .expect("run the C++ test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "C++ test failed: {:?}", out.status);
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
 }

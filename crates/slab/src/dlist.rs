@@ -5,7 +5,8 @@
 //!
 //! ```text
 //!  head --> node <--> node <--> node --> NIL   (next)
-//!   NIL <-- node                               (prev of the first node)
+//!   NIL <-- node                  ^            (prev of the first node)
+//!  tail ---------------------------'
 //! ```
 //!
 //! Every link that has no node to point to holds the node type's `NIL`: null for
@@ -56,16 +57,21 @@ pub unsafe fn next<T: ListNode>(node: *mut T) -> *mut T {
     unsafe { *T::links(node).0 }
 }
 
-/// An intrusive doubly-linked list of `T`, owned by one thread at a time: a head pointer
-/// (the same size and layout as `*mut T`), the links live in the nodes.
-#[repr(transparent)]
+/// An intrusive doubly-linked list of `T`, owned by one thread at a time: a head and a
+/// tail pointer (head first, so the fast path's load of a queue's current page is one
+/// word at the start); the links live in the nodes.
+#[repr(C)]
 pub struct List<T: ListNode> {
     head: *mut T,
+    tail: *mut T,
 }
 
 impl<T: ListNode> List<T> {
     /// An empty list.
-    pub const EMPTY: List<T> = List { head: T::NIL };
+    pub const EMPTY: List<T> = List {
+        head: T::NIL,
+        tail: T::NIL,
+    };
 
     /// The first node ([`ListNode::NIL`] if the list is empty).
     #[inline(always)]
@@ -93,9 +99,31 @@ impl<T: ListNode> List<T> {
             *prev = T::NIL;
             if self.head != T::NIL {
                 *T::links(self.head).1 = node;
+            } else {
+                self.tail = node;
             }
         }
         self.head = node;
+    }
+
+    /// Links `node` at the back.
+    ///
+    /// # Safety
+    /// As for [`List::push_front`].
+    #[inline]
+    pub unsafe fn push_back(&mut self, node: *mut T) {
+        // SAFETY: per the contract; `NIL` is never written through.
+        unsafe {
+            let (next, prev) = T::links(node);
+            *next = T::NIL;
+            *prev = self.tail;
+            if self.tail != T::NIL {
+                *T::links(self.tail).0 = node;
+            } else {
+                self.head = node;
+            }
+        }
+        self.tail = node;
     }
 
     /// Unlinks `node`; its own links are left `NIL`.
@@ -114,7 +142,10 @@ impl<T: ListNode> List<T> {
             } else {
                 *T::links(prev).0 = next;
             }
-            if next != T::NIL {
+            if next == T::NIL {
+                debug_assert!(self.tail == node);
+                self.tail = prev;
+            } else {
                 *T::links(next).1 = prev;
             }
             *next_field = T::NIL;
@@ -175,6 +206,20 @@ mod tests {
             assert_eq!(values(&l), [1]);
             assert!((*p[0]).next.is_null() && (*p[0]).prev.is_null());
             l.remove(p[1]);
+            assert!(l.is_empty());
+            l.push_back(p[0]);
+            l.push_front(p[1]);
+            l.push_back(p[2]);
+            assert_eq!(values(&l), [1, 0, 2]);
+            l.remove(p[2]);
+            l.push_back(p[3]);
+            assert_eq!(values(&l), [1, 0, 3]);
+            l.remove(p[1]);
+            l.remove(p[3]);
+            l.push_back(p[2]);
+            assert_eq!(values(&l), [0, 2]);
+            l.remove(p[0]);
+            l.remove(p[2]);
         }
         assert!(l.is_empty());
     }

@@ -113,6 +113,20 @@ fn alloc_generic(size: usize, align: usize) -> *mut u8 {
     }
 }
 
+/// C `malloc` of `size <= SMALL_TABLE_MAX` bytes (null when memory is exhausted): a
+/// block of the class [`size_class::malloc_class`] picks, 16-byte aligned above 8 bytes.
+/// The drop-in library's fast path: one table lookup, no layout arithmetic.
+#[inline(always)]
+pub fn malloc_small(size: usize) -> *mut u8 {
+    let class = size_class::malloc_class(size);
+    let heap = thread::current();
+    if !heap.is_null() {
+        // SAFETY: `heap` is this thread's heap; table classes are < CLASS_COUNT.
+        return unsafe { heap::alloc_class(heap, class) };
+    }
+    alloc_generic(size_class::class_size(class), 8)
+}
+
 /// Usable size of a live allocation's block (class size, or the large mapping's tail).
 ///
 /// # Safety

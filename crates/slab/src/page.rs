@@ -3,7 +3,7 @@
 //! the local frees.
 //!
 //! A span is 1..=[`MAX_SPAN_PAGES`](crate::size_class::MAX_SPAN_PAGES) (8) contiguous 64 KiB slots of a segment. Its first
-//! slot's [`Page`] describes it; the other slots' headers only carry `span_offset` (the
+//! slot's [`Page`] describes it; the other slots' headers only carry `span_offset_bytes` (the
 //! distance back to the first slot), so a pointer finds its page in constant time.
 //!
 //! ```text
@@ -99,8 +99,9 @@ pub struct Page {
     pub extended: u32,
     /// Slots covered by the span (0: this slot is not the first slot of a live span).
     pub span_slots: u32,
-    /// For a non-first slot of a span: how many slots back the first one is.
-    pub span_offset: u32,
+    /// For a non-first slot of a span: how many bytes back the first slot's header is
+    /// (slots back × the header size, so finding it is one subtraction).
+    pub span_offset_bytes: u32,
     /// Next page in the heap queue this page is on ([`crate::dlist`]).
     pub next: *mut Page,
     /// Previous page in the heap queue this page is on.
@@ -129,7 +130,7 @@ impl Page {
         capacity: 0,
         extended: 0,
         span_slots: 0,
-        span_offset: 0,
+        span_offset_bytes: 0,
         next: ptr::null_mut(),
         prev: ptr::null_mut(),
         freed_at: 0,

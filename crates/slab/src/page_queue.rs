@@ -51,7 +51,10 @@ pub unsafe fn move_to_full(heap: *mut Heap, page: *mut Page) {
     }
 }
 
-/// Brings a full page that got a block back to the front of its class queue.
+/// Brings a full page that got a block back, at the back of its class queue: it holds
+/// one free block now and gathers more while the pages ahead of it serve allocations.
+/// (At the front it would become the current page with a single block, and the next
+/// allocation would take the slow path and send it back to the full queue.)
 ///
 /// # Safety
 /// The caller must own `heap`; `page` must be on its full queue.
@@ -60,7 +63,7 @@ pub unsafe fn move_from_full(heap: *mut Heap, page: *mut Page) {
     unsafe {
         (*heap).full.remove(page);
         (*page).full = false;
-        (*class_queue(heap, page)).push_front(page);
+        (*class_queue(heap, page)).push_back(page);
     }
 }
 

@@ -127,10 +127,10 @@ pub unsafe fn page_of(seg: *mut Segment, p: *const u8) -> *mut Page {
     let idx = (p as usize - seg as usize) >> PAGE_SHIFT;
     debug_assert!(idx > 0 && idx < SLOTS);
     // SAFETY: `idx < SLOTS`, so the header is inside the page array; a non-first slot's
-    // `span_offset` points back inside the same span.
+    // `span_offset_bytes` points back inside the same span.
     unsafe {
         let page = pages_of(seg).add(idx);
-        page.sub((*page).span_offset as usize)
+        (page as *mut u8).sub((*page).span_offset_bytes as usize) as *mut Page
     }
 }
 

@@ -71,6 +71,38 @@ const fn build_small_table() -> [u8; SMALL_TABLE_MAX / 8 + 1] {
 /// Class index for sizes `0..=SMALL_TABLE_MAX`, indexed by `(size + 7) / 8`.
 pub static SMALL_TABLE: [u8; SMALL_TABLE_MAX / 8 + 1] = build_small_table();
 
+const fn build_malloc_table() -> [u8; SMALL_TABLE_MAX / 8 + 1] {
+    let mut t = [0u8; SMALL_TABLE_MAX / 8 + 1];
+    let mut i = 0;
+    while i < t.len() {
+        // Every size of this entry's group rounds to the same multiple of 16 (8 for the
+        // smallest group).
+        let size = if i <= 1 { 8 } else { (i * 8 + 15) & !15 };
+        t[i] = class_of_computed(size) as u8;
+        i += 1;
+    }
+    t
+}
+
+/// Class for C `malloc` of sizes `0..=SMALL_TABLE_MAX`, indexed by `(size + 7) / 8`:
+/// sizes above 8 get a class whose block size is a multiple of 16, so the block has
+/// `max_align_t` alignment (see [`malloc_class`]).
+pub static MALLOC_TABLE: [u8; SMALL_TABLE_MAX / 8 + 1] = build_malloc_table();
+
+/// Class for C `malloc(size)`, `size <= SMALL_TABLE_MAX`: the smallest class that holds
+/// `size` rounded up to a multiple of 16 (8 for sizes up to 8). Every such rounded size
+/// has a class of exactly that size or a multiple of 16 above it, and spans start on a
+/// page boundary, so the block is 16-byte aligned.
+#[inline(always)]
+pub fn malloc_class(size: usize) -> usize {
+    debug_assert!(size <= SMALL_TABLE_MAX);
+    let idx = (size + 7) >> 3;
+    match MALLOC_TABLE.get(idx) {
+        Some(&c) => c as usize,
+        None => class_of_computed(SMALL_TABLE_MAX),
+    }
+}
+
 /// Class for a request of at most [`SMALL_TABLE_MAX`] bytes with alignment `<= 8`.
 #[inline(always)]
 pub fn small_class(size: usize) -> usize {
@@ -122,6 +154,23 @@ pub const fn span_pages(c: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malloc_classes_hold_the_size_with_16_byte_alignment() {
+        for size in 0..=SMALL_TABLE_MAX {
+            let block = class_size(malloc_class(size));
+            assert!(block >= size.max(1), "size {size}: block {block}");
+            if size > 8 {
+                assert_eq!(block % 16, 0, "size {size}: block {block}");
+            }
+            let rounded = if size <= 8 { 8 } else { (size + 15) & !15 };
+            assert_eq!(
+                malloc_class(size),
+                class_of_computed(rounded),
+                "size {size}"
+            );
+        }
+    }
 
     #[test]
     fn classes_are_increasing_multiples_of_8() {

@@ -78,7 +78,7 @@ pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
         for j in 1..n {
             let p = pages.add(idx + j);
             ptr::write(p, Page::EMPTY);
-            (*p).span_offset = j as u32;
+            (*p).span_offset_bytes = (j * size_of::<Page>()) as u32;
         }
         let page = pages.add(idx);
         let bsize = class_size(class);

@@ -32,6 +32,21 @@ fn malloc_layout(size: usize) -> Option<Layout> {
     Some(unsafe { Layout::from_size_align_unchecked(s, 8) })
 }
 
+/// Largest C `malloc` request [`malloc_small`] takes (see [`crate::raw`]).
+pub const SMALL_MAX: usize = slab::size_class::SMALL_TABLE_MAX;
+
+/// C `malloc` of `size <= SMALL_MAX` bytes, 0 included: the slab's table lookup and pop.
+#[inline(always)]
+pub fn malloc_small(size: usize) -> *mut c_void {
+    slab::malloc_small(size) as *mut c_void
+}
+
+/// Whether the slab served this process: every thread's first allocation creates its
+/// heap.
+pub fn served() -> bool {
+    slab::stats::HEAPS_CREATED.get() > 0
+}
+
 /// A block of `size ≥ 1` bytes.
 #[inline(always)]
 pub fn malloc(size: usize) -> *mut c_void {
