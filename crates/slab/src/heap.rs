@@ -8,6 +8,11 @@
 //! slots ([`crate::span`]), and its life cycle — create, abandon at thread exit, adopt,
 //! scavenge ([`crate::lifecycle`]).
 //!
+//! A heap's frees of other heaps' blocks wait in its outbox (up to [`OUTBOX_MAX`], one
+//! destination at a time) and reach their owner's remote queue as one chain: at the
+//! limit, on a change of destination, on the allocation slow path and when the heap
+//! releases its idle memory (thread exit, [`crate::collect`]).
+//!
 //! Nothing here takes a lock. The only shared mutable state is each heap's remote queue
 //! and the global stacks of abandoned and of all heaps (see [`crate::list`]); everything
 //! else belongs to exactly one thread at a time: the heap's owner, or the thread that took
@@ -28,6 +33,8 @@ use crate::stats::OwnedCounter;
 
 /// Every this many slow-path calls a heap checks for abandoned heaps to scavenge.
 const SCAVENGE_INTERVAL: usize = 4096;
+/// Most remote frees a heap's outbox gathers before pushing them to their owner.
+pub const OUTBOX_MAX: usize = 64;
 
 /// A thread's heap. Lives in its own OS mapping and is never unmapped (heaps are reused).
 #[repr(C)]
@@ -41,6 +48,9 @@ pub struct Heap {
     pub remote: AtomicStack<Block>,
     /// Remote frees processed (single writer: the owner).
     pub remote_frees: OwnedCounter,
+    /// Outbox: this heap's frees of blocks another heap owns, chained and pushed onto
+    /// that heap's remote queue with one atomic operation (see [`free_other`]).
+    pub outbox: Outbox,
     /// Pages with no free block left (not on a class queue).
     pub full: List<Page>,
     /// All small segments of this heap.
@@ -61,6 +71,29 @@ pub struct Heap {
     pub(crate) abandoned_next: *mut Heap,
     /// Link in the list of all heaps (set once, [`crate::lifecycle`]).
     pub(crate) all_next: *mut Heap,
+}
+
+/// Remote frees to one destination heap, gathered by the freeing heap's owner.
+#[repr(C)]
+pub struct Outbox {
+    /// The heap the chain goes to (null: empty).
+    to: *mut Heap,
+    /// Most recently added block (the chain's head).
+    first: *mut Block,
+    /// First block added (the chain's tail).
+    last: *mut Block,
+    /// Blocks in the chain.
+    len: usize,
+}
+
+impl Outbox {
+    /// An empty outbox (also all-zero memory).
+    pub const EMPTY: Outbox = Outbox {
+        to: ptr::null_mut(),
+        first: ptr::null_mut(),
+        last: ptr::null_mut(),
+        len: 0,
+    };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -104,12 +137,17 @@ pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
 }
 
 /// Frees a block that is not in the caller's heap: a large object, or a remote free.
+/// A remote free goes into `heap`'s outbox while it keeps going to the same owner
+/// (up to [`OUTBOX_MAX`] blocks, then one atomic push of the chain); a thread with no
+/// heap (`heap` null) pushes it at once. Without the outbox, threads freeing another
+/// thread's blocks contend on its queue's head once per block (xmalloc's consumers).
 ///
 /// # Safety
-/// `p` must be a live allocation of this allocator and `seg == segment_of(p)`.
+/// `p` must be a live allocation of this allocator and `seg == segment_of(p)`; `heap`
+/// null or the caller's own heap.
 #[cold]
 #[inline(never)]
-pub unsafe fn free_other(seg: *mut Segment, p: *mut u8) {
+pub unsafe fn free_other(heap: *mut Heap, seg: *mut Segment, p: *mut u8) {
     // SAFETY: `p` is live; its header is valid; the owner heap is never unmapped.
     unsafe {
         checks::check_has_owner(p, !(*seg).owner.is_null());
@@ -119,8 +157,42 @@ pub unsafe fn free_other(seg: *mut Segment, p: *mut u8) {
         } else {
             checks::check_remote_free(p, (*seg).kind == segment::KIND_SMALL);
             debug_assert_eq!((*seg).kind, segment::KIND_SMALL);
-            (*(*seg).owner).remote.push(p as *mut Block);
+            let owner = (*seg).owner;
+            let b = p as *mut Block;
+            if heap.is_null() {
+                (*owner).remote.push(b);
+                return;
+            }
+            let out = &raw mut (*heap).outbox;
+            if (*out).to != owner {
+                flush_outbox(heap);
+                (*out).to = owner;
+                (*out).last = b;
+            }
+            Block::set_next(b, (*out).first);
+            (*out).first = b;
+            (*out).len += 1;
+            if (*out).len >= OUTBOX_MAX {
+                flush_outbox(heap);
+            }
         }
+    }
+}
+
+/// Pushes `heap`'s outbox to its destination heap's remote queue (one atomic push).
+///
+/// # Safety
+/// The caller must own `heap`.
+pub unsafe fn flush_outbox(heap: *mut Heap) {
+    // SAFETY: the chain's blocks are dead to their users and owned by this heap's owner
+    // until the push publishes them; the destination heap is never unmapped.
+    unsafe {
+        let out = &raw mut (*heap).outbox;
+        if (*out).len == 0 {
+            return;
+        }
+        (*(*out).to).remote.push_chain((*out).first, (*out).last);
+        *out = Outbox::EMPTY;
     }
 }
 
@@ -181,6 +253,7 @@ unsafe fn housekeeping(heap: *mut Heap) {
     // SAFETY: the heap is owned by the caller.
     unsafe {
         (*heap).slow_calls = (*heap).slow_calls.wrapping_add(1);
+        flush_outbox(heap);
         if !(*heap).remote.is_empty() {
             drain_remote(heap);
         }

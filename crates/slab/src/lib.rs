@@ -204,7 +204,7 @@ unsafe impl GlobalAlloc for SlabAlloc {
                 page::check_local_free(page, ptr);
                 heap::free_local(heap, page, ptr);
             } else {
-                heap::free_other(seg, ptr);
+                heap::free_other(heap, seg, ptr);
             }
         }
     }

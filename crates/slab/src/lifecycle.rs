@@ -18,7 +18,7 @@ use core::mem::size_of;
 
 use crate::checks::{self, KeySource, GUARD_SIZE};
 use crate::dlist::List;
-use crate::heap::{drain_remote, Heap};
+use crate::heap::{drain_remote, flush_outbox, Heap};
 use crate::list::{impl_link, AtomicStack};
 use crate::os;
 use crate::page_queue;
@@ -78,7 +78,7 @@ fn create() -> *mut Heap {
     h
 }
 
-/// Releases everything idle: remote frees, empty pages (class heads included) and empty
+/// Releases everything idle: the outbox, remote frees, empty pages (class heads included) and empty
 /// segments; purges free slots now if `force`, else those past the purge delay.
 ///
 /// # Safety
@@ -86,6 +86,7 @@ fn create() -> *mut Heap {
 pub unsafe fn release_idle(heap: *mut Heap, force: bool) {
     // SAFETY: owned heap.
     unsafe {
+        flush_outbox(heap);
         drain_remote(heap);
         (*heap).releasing = true;
         page_queue::retire_empty_pages(heap);
