@@ -1,4 +1,8 @@
-//! cache-scratch: passive false sharing (shared core: `false_sharing.rs`).
+//! cache-scratch: passive false sharing, mimalloc-bench's `cache-scratch 2 1000 1 2000000 2`.
+//!
+//! The original, our changes and what `iterations` counts are described in
+//! `false_sharing.rs`, the core it shares with cache-thrash; this variant adds
+//! the 1-byte objects the main thread allocates and each worker frees first.
 
 use crate::{Outcome, Params};
 

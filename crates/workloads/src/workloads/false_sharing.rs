@@ -1,52 +1,73 @@
-//! The shared core of cache-scratch and cache-thrash (Berger et al., Hoard, ASPLOS 2000).
+//! The shared core of cache-scratch and cache-thrash (Berger et al., Hoard,
+//! ASPLOS 2000; mimalloc-bench's `cache-scratch|cache-thrash 2 1000 1 2000000 2`).
 //!
-//! Each worker repeatedly allocates a tiny object, writes every byte of it many
-//! times, and frees it. An allocator that places objects of different threads
-//! in one cache line makes those writes bounce the line between cores.
-//! In the "scratch" variant the main thread first allocates one tiny object per
-//! worker (adjacent in memory) and each worker frees its own at start, so an
-//! allocator that reuses a freed block locally inherits the shared line.
+//! What the originals do: each of T threads 1,000 times allocates a 1-byte
+//! object, writes every byte of it and reads it back (volatile)
+//! 2,000,000 / T times, and frees it. An allocator that places objects of
+//! different threads in one cache line makes the writes bounce that line
+//! between cores (active false sharing, cache-thrash). In cache-scratch the
+//! main thread first allocates one object per thread back to back and each
+//! thread frees its own before starting, so an allocator that reuses a freed
+//! block for the freeing thread inherits the shared line (passive false sharing).
 //!
-//! `iterations` = objects in total (object `i` is written by worker
-//! `i % threads`, so the checksum does not depend on `threads`); object sizes
-//! in `min_size..=max_size`.
+//! Here: the same. `iterations` = objects per thread (the original's 1,000);
+//! each is written [`WRITES`] / `threads` times; object size `min_size`
+//! (1 B by default).
+//!
+//! Changed from our previous version: `iterations` counted objects over all
+//! threads and each object of 8 B was written 1,000 times (the original writes
+//! a 1-byte object 1,000,000 times at 2 threads and allocates only 1,000
+//! objects per thread: the time is the writes, not the allocator calls).
+//!
+//! Operations counted: every allocation and free.
 
-use std::hint::black_box;
+use std::ptr;
 use std::thread;
 
-use super::join_sums;
-use crate::{Checksum, Outcome, Params, Rng};
+use super::{filled, join_sums};
+use crate::{Checksum, Outcome, Params};
 
-/// Passes of writes over each object.
-const WRITES: usize = 1000;
+/// Writes per object summed over all threads (the original's `repetitions`).
+pub const WRITES: u64 = 2_000_000;
+
+/// Writes and reads back every byte of `obj`, `times` times.
+#[inline(never)]
+fn hammer(obj: &mut [u8], times: u64) -> u64 {
+    let base = obj.as_mut_ptr();
+    let mut seen = 0u64;
+    for _ in 0..times {
+        for k in 0..obj.len() {
+            // SAFETY: `k < obj.len()`, so `base + k` is in bounds of `obj`.
+            unsafe {
+                ptr::write_volatile(base.add(k), k as u8);
+                seen = seen.wrapping_add(u64::from(ptr::read_volatile(base.add(k))));
+            }
+        }
+    }
+    seen
+}
 
 /// Runs the false-sharing pattern; `scratch` selects the passive variant.
 pub(crate) fn run(p: &Params, scratch: bool) -> Outcome {
     let threads = p.threads.max(1);
+    let size = p.min_size.max(1);
+    let times = (WRITES / threads as u64).max(1);
+    // Allocated back to back by this thread: neighbours in memory.
     let mut handed: Vec<Option<Box<[u8]>>> = (0..threads)
-        .map(|_| scratch.then(|| vec![1u8; p.min_size.max(1)].into_boxed_slice()))
+        .map(|_| scratch.then(|| filled(size, 0)))
         .collect();
     let sum = thread::scope(|s| {
         let workers: Vec<_> = handed
             .iter_mut()
-            .enumerate()
-            .map(|(t, slot)| {
+            .map(|slot| {
                 let first = slot.take();
                 s.spawn(move || {
                     drop(first); // a free of the main thread's object (scratch only)
                     let mut sum = Checksum::new();
-                    for i in (t as u64..p.iterations).step_by(threads) {
-                        let size =
-                            Rng::stream(p.seed, i).range(p.min_size.max(1), p.max_size.max(1));
-                        let mut obj = vec![1u8; size].into_boxed_slice();
-                        for _ in 0..WRITES {
-                            for b in obj.iter_mut() {
-                                *b = b.wrapping_add(1);
-                            }
-                            black_box(&mut obj);
-                        }
-                        let total: u64 = obj.iter().map(|&b| u64::from(b)).sum();
-                        sum.add(((size as u64) << 32) | total);
+                    for _ in 0..p.iterations {
+                        let mut obj = filled(size, 0);
+                        let seen = hammer(&mut obj, times);
+                        sum.add(((size as u64) << 40) ^ seen);
                     }
                     sum
                 })
@@ -54,7 +75,7 @@ pub(crate) fn run(p: &Params, scratch: bool) -> Outcome {
             .collect();
         join_sums(workers)
     });
-    let objects = p.iterations + if scratch { threads as u64 } else { 0 };
+    let objects = threads as u64 * p.iterations + if scratch { threads as u64 } else { 0 };
     Outcome {
         operations: 2 * objects,
         checksum: sum.value(),

@@ -35,6 +35,30 @@ pub(crate) fn share(total: u64, threads: usize, t: usize) -> u64 {
     total / threads + u64::from(t < total % threads)
 }
 
+/// A heap buffer of exactly `size` bytes, allocated uninitialised (as `malloc`
+/// would) and then filled with `byte`, as a program's `memset` after `malloc`.
+pub(crate) fn filled(size: usize, byte: u8) -> Box<[u8]> {
+    let mut v: Vec<u8> = Vec::with_capacity(size);
+    // Keep allocation and fill apart: the optimiser must not merge an
+    // allocation followed by a zero fill into one zeroed allocation.
+    std::hint::black_box(&mut v);
+    // SAFETY: `with_capacity(size)` allocated at least `size` bytes, all of
+    // which are written before the length is set.
+    unsafe {
+        std::ptr::write_bytes(v.as_mut_ptr(), byte, size);
+        v.set_len(size);
+    }
+    v.into_boxed_slice() // capacity == length: no reallocation
+}
+
+/// A heap buffer of exactly `size` bytes in which byte `i` is written as `i as u8`
+/// (the "write every byte" loop of the glibc benchmarks).
+pub(crate) fn counted(size: usize) -> Box<[u8]> {
+    let mut v: Vec<u8> = Vec::with_capacity(size);
+    v.extend((0..size).map(|i| i as u8));
+    v.into_boxed_slice() // capacity == length: no reallocation
+}
+
 /// Joins a scoped thread, re-raising its panic in the caller.
 pub(crate) fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
     match h.join() {

@@ -1,162 +1,164 @@
-//! mstress: the stress test in the style of mimalloc's `test-stress`.
+//! mstress: mimalloc's stress test as in mimalloc-bench (`mstress 2 50 25`).
 //!
-//! Workers are re-created every phase. Each keeps a set of long-lived blocks
-//! (inherited from a worker of the previous phase, so they migrate between
-//! threads), allocates short-lived blocks of power-of-two sizes with rare huge
-//! ones, grows and shrinks a buffer (reallocs), and swaps blocks with a shared
-//! transfer array, freeing whatever it takes out: those frees are remote.
+//! What the original does: each round runs thread ids 0..T, id 0 on the main
+//! thread and the others on fresh threads. Thread `tid` makes
+//! `allocs = 100 · scale · (tid % 8 + 1)` short-lived allocations and
+//! `allocs / 2` retained ones (scale 50: 5,000 + 2,500 and 10,000 + 5,000).
+//! Each step allocates into a growing `data` array (51 %, or always once the
+//! retained ones are done; 1–16 words) or else a retained object (1–64 words,
+//! kept to the thread's end); then with 67 % frees a random `data` entry and
+//! with 26 % swaps a random `data` entry with a random slot of a global
+//! 1,000-entry transfer array, so objects migrate between threads and rounds.
+//! 2 % of allocations are ×100 words, and of those 2 % ×10,000 and 11 %
+//! ×1,000 (up to 5 MB). Every word is written at allocation and checked
+//! before the free. At its end a thread frees what it holds; after each round
+//! the main thread frees each transfer slot with 51 % probability (all after
+//! the last round). Every thread id starts from the same seed each round.
 //!
-//! `iterations` = phases; `threads` workers per phase; sizes are powers of two
-//! in `min_size..=max_size`, and one allocation in 2000 is 256 × `max_size`.
-//! Which block a swap takes out depends on the schedule, so the checksum only
-//! counts blocks a worker creates (deterministic per worker and phase).
+//! Here: the same, with scale 50. `iterations` = rounds (the original's 25);
+//! `threads` = T. `min_size`/`max_size` only record the sizes (8 B to
+//! 5,120,000 B). Which object a swap brings back depends on the schedule, so
+//! the checksum counts the objects each thread allocates (and each free checks
+//! its object's contents).
+//!
+//! Changed from our previous version: it ran 20,000 steps per worker with its
+//! own mix (60 % short-lived, retained blocks replaced in place, a growing
+//! buffer reallocated), power-of-two sizes to 4 KiB with 1 in 2,000 at 1 MiB,
+//! all workers on fresh threads, and transfer swaps under a mutex.
+//!
+//! Operations counted: every allocation and free (the arrays included).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::thread;
 
 use super::join;
-use crate::{Block, Checksum, Outcome, Params, Rng};
+use crate::{Checksum, Outcome, Params, Rng};
 
-/// Steps each worker takes per phase.
-const STEPS: usize = 20_000;
-/// Long-lived blocks each worker holds.
-const RETAINED: usize = 500;
+mod items;
+use items::Items;
+
+/// The original's scale argument.
+const SCALE: u64 = 50;
 /// Slots of the shared transfer array.
-const TRANSFER: usize = 1000;
-/// Size of the growing buffer at which it is shrunk back.
-const BUFFER_LIMIT: usize = 1 << 18;
+const TRANSFERS: usize = 1000;
+/// Growth step of the `data` array, in entries.
+const DATA_STEP: usize = 100_000;
 
-/// A power-of-two size in `min..=max`, rarely a huge one.
-fn size(rng: &mut Rng, min: usize, max: usize) -> usize {
-    if rng.chance(1, 2000) {
-        return max.saturating_mul(256);
+/// The shared transfer array; objects left in it are freed when it drops.
+struct Transfer([AtomicPtr<u64>; TRANSFERS]);
+
+impl Transfer {
+    /// Puts `obj` into slot `i` and returns what was there.
+    fn swap(&self, i: usize, obj: Option<Items>) -> Option<Items> {
+        let old = self.0[i].swap(Items::into_raw(obj), Ordering::AcqRel);
+        // SAFETY: every pointer stored in the array came from `Items::into_raw`,
+        // and the swap gives this caller sole ownership of the old one.
+        unsafe { Items::from_raw(old) }
     }
-    let lo = min.max(1).next_power_of_two().trailing_zeros() as usize;
-    let hi = (max.max(1).next_power_of_two().trailing_zeros() as usize).max(lo);
-    1 << rng.range(lo, hi)
 }
 
-/// What one worker did in one phase.
-struct Work {
-    retained: Vec<Block>,
-    sum: Checksum,
-    allocs: u64,
-    reallocs: u64,
+impl Drop for Transfer {
+    fn drop(&mut self) {
+        for i in 0..TRANSFERS {
+            drop(self.swap(i, None));
+        }
+    }
+}
+
+/// True with probability `(perc + 1) / 100`, as the original's test.
+#[inline]
+fn chance(rng: &mut Rng, perc: u64) -> bool {
+    rng.below(100) <= perc
+}
+
+/// An object of `1 << shift` words, sometimes much larger.
+fn alloc_items(rng: &mut Rng, shift: u64, sum: &mut Checksum) -> Items {
+    let mut words = 1usize << rng.below(shift);
+    if chance(rng, 1) {
+        words *= if chance(rng, 1) {
+            10_000
+        } else if chance(rng, 10) {
+            1000
+        } else {
+            100
+        };
+    }
+    if words == 40 {
+        words += 1; // the original avoids this one size
+    }
+    sum.add(words as u64);
+    Items::new(words)
+}
+
+/// One thread's part of a round: (checksum, allocations).
+fn stress(p: &Params, tid: u64, transfer: &Transfer) -> (Checksum, u64) {
+    let mut rng = Rng::stream(p.seed, tid);
+    let mut sum = Checksum::new();
+    let mut allocs = SCALE * 100 * (tid % 8 + 1);
+    let mut retain = allocs / 2;
+    let mut count = 1; // the retained array
+    let mut data: Vec<Option<Items>> = Vec::new();
+    let mut retained: Vec<Items> = Vec::with_capacity(retain as usize);
+    while allocs > 0 || retain > 0 {
+        if retain == 0 || (chance(&mut rng, 50) && allocs > 0) {
+            allocs -= 1;
+            if data.len() == data.capacity() {
+                data.reserve_exact(DATA_STEP);
+                count += 1;
+            }
+            data.push(Some(alloc_items(&mut rng, 5, &mut sum)));
+        } else {
+            retained.push(alloc_items(&mut rng, 7, &mut sum));
+            retain -= 1;
+        }
+        count += 1;
+        if chance(&mut rng, 66) && !data.is_empty() {
+            let i = rng.index(data.len());
+            data[i] = None;
+        }
+        if chance(&mut rng, 25) && !data.is_empty() {
+            let i = rng.index(data.len());
+            let j = rng.index(TRANSFERS);
+            data[i] = transfer.swap(j, data[i].take());
+        }
+    }
+    drop(retained);
+    drop(data);
+    (sum, count)
 }
 
 /// Runs mstress.
 pub fn run(p: &Params) -> Outcome {
-    let threads = p.threads.max(1);
+    let threads = p.threads.max(1) as u64;
+    let transfer = Transfer(std::array::from_fn(|_| AtomicPtr::default()));
+    let mut main_rng = Rng::stream(p.seed, u64::MAX);
     let mut sum = Checksum::new();
     let mut allocs = 0u64;
-    let mut reallocs = 0u64;
-    let mut init = Rng::stream(p.seed, u64::MAX);
-    let new_block = |rng: &mut Rng, sum: &mut Checksum| {
-        let b = Block::new(size(rng, p.min_size, p.max_size), rng.next_u64() as u8);
-        sum.add(b.digest());
-        b
-    };
-    let transfer: Vec<Mutex<Block>> = (0..TRANSFER)
-        .map(|_| Mutex::new(new_block(&mut init, &mut sum)))
-        .collect();
-    let mut retained: Vec<Vec<Block>> = (0..threads)
-        .map(|_| {
-            (0..RETAINED)
-                .map(|_| new_block(&mut init, &mut sum))
-                .collect()
-        })
-        .collect();
-    allocs += (TRANSFER + threads * RETAINED) as u64;
-
-    for phase in 0..p.iterations {
-        retained.rotate_left(1);
+    for round in 0..p.iterations {
         let transfer = &transfer;
-        let works: Vec<Work> = thread::scope(|s| {
-            let handles: Vec<_> = retained
-                .drain(..)
-                .enumerate()
-                .map(|(t, mut kept)| {
-                    let stream = ((phase + 1) << 16) | t as u64;
-                    s.spawn(move || {
-                        let mut rng = Rng::stream(p.seed, stream);
-                        let mut w = Work {
-                            retained: Vec::new(),
-                            sum: Checksum::new(),
-                            allocs: 0,
-                            reallocs: 0,
-                        };
-                        let mut buffer: Vec<u8> = Vec::new();
-                        for _ in 0..STEPS {
-                            let r = rng.below(100);
-                            if r < 60 {
-                                // Short-lived: allocate, touch, free.
-                                let b = Block::new(
-                                    size(&mut rng, p.min_size, p.max_size),
-                                    rng.next_u64() as u8,
-                                );
-                                w.sum.add(b.digest());
-                                w.allocs += 1;
-                            } else if r < 80 {
-                                // Long-lived: replace one of the retained blocks.
-                                let i = rng.index(kept.len());
-                                let b = Block::new(
-                                    size(&mut rng, p.min_size, p.max_size),
-                                    rng.next_u64() as u8,
-                                );
-                                w.sum.add(b.digest());
-                                w.allocs += 1;
-                                kept[i] = b;
-                            } else if r < 90 {
-                                // Migrate: swap a new block into the shared array, free what was there.
-                                let i = rng.index(transfer.len());
-                                let b = Block::new(
-                                    size(&mut rng, p.min_size, p.max_size),
-                                    rng.next_u64() as u8,
-                                );
-                                w.sum.add(b.digest());
-                                w.allocs += 1;
-                                let old = {
-                                    let mut slot =
-                                        transfer[i].lock().unwrap_or_else(|e| e.into_inner());
-                                    std::mem::replace(&mut *slot, b)
-                                };
-                                drop(old);
-                            } else {
-                                // Realloc: grow the buffer, shrink it when large.
-                                let n = rng.range(1, p.max_size.max(1));
-                                let cap = buffer.capacity();
-                                if cap == 0 {
-                                    w.allocs += 1;
-                                }
-                                buffer.resize(buffer.len() + n, r as u8);
-                                if buffer.len() > BUFFER_LIMIT {
-                                    buffer.truncate(n);
-                                    buffer.shrink_to_fit();
-                                }
-                                if cap != 0 && buffer.capacity() != cap {
-                                    w.reallocs += 1;
-                                }
-                                w.sum.add(buffer.len() as u64);
-                            }
-                        }
-                        w.retained = kept;
-                        w
-                    })
-                })
+        let (s, a) = thread::scope(|s| {
+            let others: Vec<_> = (1..threads)
+                .map(|tid| s.spawn(move || stress(p, tid, transfer)))
                 .collect();
-            handles.into_iter().map(join).collect()
+            let (mut sum, mut allocs) = stress(p, 0, transfer); // the calling thread runs too
+            for h in others {
+                let (s, a) = join(h);
+                sum.merge(s);
+                allocs += a;
+            }
+            (sum, allocs)
         });
-        for w in works {
-            retained.push(w.retained);
-            sum.merge(w.sum);
-            allocs += w.allocs;
-            reallocs += w.reallocs;
+        sum.merge(s);
+        allocs += a;
+        let last = round + 1 == p.iterations;
+        for i in 0..TRANSFERS {
+            if chance(&mut main_rng, 50) || last {
+                drop(transfer.swap(i, None));
+            }
         }
     }
-    drop(retained);
-    drop(transfer);
     Outcome {
-        operations: 2 * allocs + reallocs,
+        operations: 2 * allocs,
         checksum: sum.value(),
     }
 }

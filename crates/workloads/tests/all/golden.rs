@@ -18,62 +18,62 @@ struct Golden {
 const GOLDEN: &[Golden] = &[
     Golden {
         name: "larson",
-        iterations: 2,
-        checksum: 9_863_145_987_598_461_386,
-        operations: 84_000,
+        iterations: 20_000,
+        checksum: 15_931_483_930_280_250_896,
+        operations: 140_000,
     },
     Golden {
         name: "xmalloc",
         iterations: 20,
-        checksum: 5_516_505_804_429_946_568,
-        operations: 10_240,
+        checksum: 4_228_273_598_047_327_997,
+        operations: 163_880,
     },
     Golden {
         name: "cache-scratch",
-        iterations: 100,
-        checksum: 16_935_354_377_850_715_388,
-        operations: 204,
+        iterations: 1,
+        checksum: 96_435_274_230_065_136,
+        operations: 8,
     },
     Golden {
         name: "cache-thrash",
-        iterations: 100,
-        checksum: 16_935_354_377_850_715_388,
-        operations: 200,
+        iterations: 1,
+        checksum: 96_435_274_230_065_136,
+        operations: 4,
     },
     Golden {
         name: "mstress",
         iterations: 2,
-        checksum: 10_055_812_122_733_292_401,
-        operations: 0,
+        checksum: 81_030_550_858_565_480,
+        operations: 90_016,
     },
     Golden {
         name: "rptest",
-        iterations: 3,
-        checksum: 7_728_143_766_437_424_367,
-        operations: 36_000,
+        iterations: 520,
+        checksum: 865_447_519_658_998_236,
+        operations: 199_296,
     },
     Golden {
         name: "glibc-simple",
-        iterations: 3,
-        checksum: 5_310_038_004_258_673_159,
-        operations: 38_322,
+        iterations: 3_200,
+        checksum: 2_439_855_459_533_608_596,
+        operations: 307_206,
     },
     Golden {
         name: "glibc-thread",
         iterations: 20_000,
-        checksum: 8_002_274_582_151_052_488,
-        operations: 44_096,
+        checksum: 6_894_374_393_607_762_112,
+        operations: 40_000,
     },
     Golden {
         name: "alloc-test",
         iterations: 200_000,
-        checksum: 15_973_636_241_087_704_525,
-        operations: 201_022,
+        checksum: 12_540_548_234_733_593_284,
+        operations: 662_364,
     },
     Golden {
         name: "malloc-large",
         iterations: 3,
-        checksum: 15_341_216_410_801_987_439,
+        checksum: 2_481_359_218_015_181_737,
         operations: 6,
     },
     Golden {
@@ -127,7 +127,7 @@ const GOLDEN: &[Golden] = &[
 ];
 
 /// Workloads whose work is numbered globally, so thread count does not change the checksum.
-const THREAD_INDEPENDENT: &[&str] = &["xmalloc", "cache-scratch", "cache-thrash", "arc-channel"];
+const THREAD_INDEPENDENT: &[&str] = &["xmalloc", "arc-channel"];
 
 fn tiny(g: &Golden) -> Params {
     let w = find(g.name).unwrap_or_else(|| panic!("{} is registered", g.name));
@@ -224,10 +224,9 @@ fn thread_count_overrides_work_for_per_thread_workloads() {
 
 #[test]
 fn seed_changes_the_checksum() {
-    for g in GOLDEN
-        .iter()
-        .filter(|g| !matches!(g.name, "cache-scratch" | "cache-thrash"))
-    {
+    // These make no random choices in their standard shape (fixed sizes, fixed order).
+    let unseeded = ["cache-scratch", "cache-thrash", "glibc-simple", "xmalloc"];
+    for g in GOLDEN.iter().filter(|g| !unseeded.contains(&g.name)) {
         let p = tiny(g);
         let other = Params {
             seed: p.seed ^ 0xDEAD_BEEF,
