@@ -127,6 +127,33 @@ pub fn malloc_small(size: usize) -> *mut u8 {
     alloc_generic(size_class::class_size(class), 8)
 }
 
+/// Zeroes the first `size` bytes of a block just allocated, skipping what is known to
+/// be zero already (a block carved from fresh or purged memory carries only its old
+/// free-list link; a fresh large mapping is all zero).
+///
+/// # Safety
+/// `p` must be a block just returned by this allocator, at least `size` bytes long.
+#[inline]
+pub unsafe fn zero_fresh(p: *mut u8, size: usize) {
+    // SAFETY: per the contract `p` is live, so its segment header is mapped.
+    unsafe {
+        let seg = segment::segment_of(p);
+        if (*seg).kind == segment::KIND_LARGE {
+            if !large::is_zero(seg) {
+                ptr::write_bytes(p, 0, size); // a reused mapping
+            }
+            return;
+        }
+        let page = segment::page_of(seg, p);
+        if (*page).free_is_zero {
+            // Only the free-list link was ever written into this block.
+            (p as *mut usize).write(0);
+        } else {
+            ptr::write_bytes(p, 0, size);
+        }
+    }
+}
+
 /// Usable size of a live allocation's block (class size, or the large mapping's tail).
 ///
 /// # Safety
@@ -213,25 +240,9 @@ unsafe impl GlobalAlloc for SlabAlloc {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as `alloc`.
         let p = unsafe { self.alloc(layout) };
-        if p.is_null() {
-            return p;
-        }
-        // SAFETY: `p` is a fresh block of at least `layout.size()` bytes.
-        unsafe {
-            let seg = segment::segment_of(p);
-            if (*seg).kind == segment::KIND_LARGE {
-                if !large::is_zero(seg) {
-                    ptr::write_bytes(p, 0, layout.size()); // a reused mapping
-                }
-                return p;
-            }
-            let page = segment::page_of(seg, p);
-            if (*page).free_is_zero {
-                // Only the free-list link was ever written into this block.
-                (p as *mut usize).write(0);
-            } else {
-                ptr::write_bytes(p, 0, layout.size());
-            }
+        if !p.is_null() {
+            // SAFETY: `p` is a fresh block of at least `layout.size()` bytes.
+            unsafe { zero_fresh(p, layout.size()) };
         }
         p
     }

@@ -59,6 +59,14 @@ pub fn malloc(size: usize) -> *mut c_void {
 
 /// A zeroed block of `size ≥ 1` bytes.
 pub fn calloc(size: usize) -> *mut c_void {
+    if size <= SMALL_MAX {
+        let p = slab::malloc_small(size);
+        if !p.is_null() {
+            // SAFETY: `p` is a block just allocated, of at least `size` bytes.
+            unsafe { slab::zero_fresh(p, size) };
+        }
+        return p as *mut c_void;
+    }
     match malloc_layout(size) {
         // SAFETY: the layout is valid and non-zero-sized.
         Some(l) => unsafe { SlabAlloc.alloc_zeroed(l) as *mut c_void },
