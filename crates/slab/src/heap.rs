@@ -44,8 +44,10 @@ pub struct Heap {
     pub pages: [List<Page>; CLASS_COUNT],
     /// Bytes in use by callers (single writer: the owner).
     pub in_use: OwnedCounter,
-    /// Blocks freed by other threads, waiting for the owner.
-    pub remote: AtomicStack<Block>,
+    /// Blocks freed by other threads, waiting for the owner; alone on its cache lines,
+    /// since other threads write it while the owner writes the fields around it on
+    /// every operation.
+    pub remote: CacheLines<AtomicStack<Block>>,
     /// Remote frees processed (single writer: the owner).
     pub remote_frees: OwnedCounter,
     /// Outbox: this heap's frees of blocks another heap owns, chained and pushed onto
@@ -71,6 +73,19 @@ pub struct Heap {
     pub(crate) abandoned_next: *mut Heap,
     /// Link in the list of all heaps (set once, [`crate::lifecycle`]).
     pub(crate) all_next: *mut Heap,
+}
+
+/// `T` alone on its cache lines: 128 bytes, as x86 prefetches lines in pairs (false
+/// sharing with a neighbour would make every write of either side a coherence miss).
+#[repr(C, align(128))]
+pub struct CacheLines<T>(pub T);
+
+impl<T> core::ops::Deref for CacheLines<T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// Remote frees to one destination heap, gathered by the freeing heap's owner.
@@ -138,8 +153,8 @@ pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
 
 /// Frees a block that is not in the caller's heap: a large object, or a remote free.
 /// A remote free goes into `heap`'s outbox while it keeps going to the same owner
-/// (up to [`OUTBOX_MAX`] blocks, then one atomic push of the chain); a thread with no
-/// heap (`heap` null) pushes it at once. Without the outbox, threads freeing another
+/// (up to [`OUTBOX_MAX`] blocks, then one atomic push of the chain). A thread with no
+/// heap yet (`heap` null) gets one; only if it cannot does it push the block at once. Without the outbox, threads freeing another
 /// thread's blocks contend on its queue's head once per block (xmalloc's consumers).
 ///
 /// # Safety
@@ -159,6 +174,12 @@ pub unsafe fn free_other(heap: *mut Heap, seg: *mut Segment, p: *mut u8) {
             debug_assert_eq!((*seg).kind, segment::KIND_SMALL);
             let owner = (*seg).owner;
             let b = p as *mut Block;
+            // A thread that only frees (a consumer) gets a heap for its outbox too.
+            let heap = if heap.is_null() {
+                crate::thread::init_current()
+            } else {
+                heap
+            };
             if heap.is_null() {
                 (*owner).remote.push(b);
                 return;
