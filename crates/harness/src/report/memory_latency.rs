@@ -154,7 +154,7 @@ fn rss_chart(rows: &[MemoryRow], backends: &[String]) -> Option<Result<String, S
                     format!("{v:.0}")
                 }
             },
-            y_label: |v| format!("{v:.0}"),
+            y_label: three_significant,
         }
         .render()
     })
@@ -207,7 +207,7 @@ pub fn scaling_chart(summary: &Summary) -> Option<Result<String, String>> {
             log_x: true,
             log_y: false,
             x_label: |v| format!("{}", v.round()),
-            y_label: |v| format!("{v:.0}"),
+            y_label: three_significant,
         }
         .render()
     })
@@ -335,5 +335,34 @@ pub fn markdown_sections(out: &mut String, summary: &Summary, results: &MatrixRe
         let _ = writeln!(out, "## Allocation latency (`{}`)\n\nSingle calls, timer overhead subtracted, medians over the repetitions.\n", row.workload);
         let names: Vec<String> = row.cells.iter().map(|c| c.backend.clone()).collect();
         md(out, "Call", &names, &latency_table(&row));
+    }
+}
+
+/// An axis label with about three significant digits, so a panel whose values are all
+/// below one (thousands of ops/s on a million-ops/s axis) does not read "0 0 0".
+fn three_significant(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".into();
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::three_significant;
+
+    #[test]
+    fn labels_keep_small_values_readable() {
+        assert_eq!(three_significant(0.0), "0");
+        assert_eq!(three_significant(250.0), "250");
+        assert_eq!(three_significant(12.5), "12.5");
+        assert_eq!(three_significant(0.0025), "0.0025");
+        assert_eq!(three_significant(0.004), "0.004");
     }
 }
