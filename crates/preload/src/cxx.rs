@@ -106,33 +106,40 @@ unsafe fn new_nothrow_failed(name: &CStr, size: usize, tag: *const c_void) -> *m
     unsafe { core::mem::transmute::<*mut c_void, NewNothrowFn>(f)(size, tag) }
 }
 
-/// `operator new(std::size_t, const std::nothrow_t &)`.
-///
-/// # Safety
-/// Called by C++ code as that operator.
-#[no_mangle]
-pub unsafe extern "C" fn _ZnwmRKSt9nothrow_t(size: usize, tag: *const c_void) -> *mut c_void {
-    let p = raw_malloc(size);
-    if !p.is_null() {
-        return p;
-    }
-    // SAFETY: the name is this function's own form.
-    unsafe { new_nothrow_failed(c"_ZnwmRKSt9nothrow_t", size, tag) }
+/// Defines a `nothrow` `operator new` form: our block, else the next definition's answer.
+macro_rules! nothrow_new {
+    ($name:ident, $what:literal) => {
+        #[doc = concat!("`", $what, "`.")]
+        ///
+        /// # Safety
+        /// Called by C++ code as that operator.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(size: usize, tag: *const c_void) -> *mut c_void {
+            let p = raw_malloc(size);
+            if !p.is_null() {
+                return p;
+            }
+            let name = concat!(stringify!($name), "\0");
+            // SAFETY: the name is this function's own form, NUL-terminated.
+            unsafe {
+                new_nothrow_failed(
+                    CStr::from_bytes_with_nul_unchecked(name.as_bytes()),
+                    size,
+                    tag,
+                )
+            }
+        }
+    };
 }
 
-/// `operator new[](std::size_t, const std::nothrow_t &)`.
-///
-/// # Safety
-/// Called by C++ code as that operator.
-#[no_mangle]
-pub unsafe extern "C" fn _ZnamRKSt9nothrow_t(size: usize, tag: *const c_void) -> *mut c_void {
-    let p = raw_malloc(size);
-    if !p.is_null() {
-        return p;
-    }
-    // SAFETY: the name is this function's own form.
-    unsafe { new_nothrow_failed(c"_ZnamRKSt9nothrow_t", size, tag) }
-}
+nothrow_new!(
+    _ZnwmRKSt9nothrow_t,
+    "operator new(std::size_t, const std::nothrow_t &)"
+);
+nothrow_new!(
+    _ZnamRKSt9nothrow_t,
+    "operator new[](std::size_t, const std::nothrow_t &)"
+);
 
 /// Defines `operator delete` forms as `free` (sizes and tags are not needed).
 macro_rules! delete_as_free {
