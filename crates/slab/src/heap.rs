@@ -174,8 +174,10 @@ pub unsafe fn free_other(heap: *mut Heap, seg: *mut Segment, p: *mut u8) {
             debug_assert_eq!((*seg).kind, segment::KIND_SMALL);
             let owner = (*seg).owner;
             let b = p as *mut Block;
-            // A thread that only frees (a consumer) gets a heap for its outbox too.
-            let heap = if heap.is_null() {
+            // A thread that only frees (a consumer) gets a heap for its outbox too; not
+            // one whose heap was handed over at exit (a late destructor), which would
+            // hold a heap other threads could adopt, perhaps past the last destructor.
+            let heap = if heap.is_null() && !crate::thread::exited() {
                 crate::thread::init_current()
             } else {
                 heap

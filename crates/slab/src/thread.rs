@@ -28,6 +28,19 @@ mod tls {
 
     thread_local! {
         static HEAP: Cell<*mut Heap> = const { Cell::new(ptr::null_mut()) };
+        static EXITED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Whether this thread's heap was handed over at thread exit.
+    #[inline]
+    pub fn exited() -> bool {
+        EXITED.try_with(Cell::get).unwrap_or(true)
+    }
+
+    /// Records that this thread's heap was handed over at thread exit.
+    #[inline]
+    pub fn set_exited() {
+        let _ = EXITED.try_with(|c| c.set(true));
     }
 
     /// The slot's value (null when unset or when TLS is gone).
@@ -79,6 +92,49 @@ mod tls {
         ".popsection",
     );
 
+    // One zero byte of `.tbss`: set once this thread's heap was handed over at exit.
+    global_asm!(
+        ".pushsection .tbss.allocmux_slab_exited,\"awT\",@nobits",
+        ".globl allocmux_slab_tls_exited",
+        ".hidden allocmux_slab_tls_exited",
+        ".type allocmux_slab_tls_exited, @object",
+        ".size allocmux_slab_tls_exited, 1",
+        "allocmux_slab_tls_exited:",
+        ".zero 1",
+        ".popsection",
+    );
+
+    /// Whether this thread's heap was handed over at thread exit.
+    #[inline]
+    pub fn exited() -> bool {
+        let v: u32;
+        // SAFETY: initial-exec read of our own 1-byte TLS variable, as in `get`.
+        unsafe {
+            asm!(
+                "mov {t}, qword ptr [rip + allocmux_slab_tls_exited@GOTTPOFF]",
+                "movzx {v:e}, byte ptr fs:[{t}]",
+                t = out(reg) _,
+                v = out(reg) v,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        v != 0
+    }
+
+    /// Records that this thread's heap was handed over at thread exit.
+    #[inline]
+    pub fn set_exited() {
+        // SAFETY: initial-exec write of our own 1-byte TLS variable, as in `set`.
+        unsafe {
+            asm!(
+                "mov {t}, qword ptr [rip + allocmux_slab_tls_exited@GOTTPOFF]",
+                "mov byte ptr fs:[{t}], 1",
+                t = out(reg) _,
+                options(nostack, preserves_flags),
+            );
+        }
+    }
+
     /// The slot's value (null when unset).
     #[inline(always)]
     pub fn get() -> *mut Heap {
@@ -125,6 +181,13 @@ static KEY: AtomicU32 = AtomicU32::new(0);
 #[inline(always)]
 pub fn current() -> *mut Heap {
     tls::get()
+}
+
+/// Whether the calling thread's heap was already handed over at thread exit (its late
+/// destructors are running).
+#[inline]
+pub fn exited() -> bool {
+    tls::exited()
 }
 
 /// Gives the calling thread a heap (adopted or new) and registers its exit hook.
@@ -189,6 +252,7 @@ extern "C" fn on_thread_exit(arg: *mut libc::c_void) {
     if tls::get() == h {
         tls::set(ptr::null_mut());
     }
+    tls::set_exited();
     // SAFETY: `h` was this thread's heap and the thread no longer refers to it: later
     // frees from this thread see a different (or no) heap and take the remote path.
     unsafe { lifecycle::abandon(h) };

@@ -70,12 +70,11 @@ fn two_thousand_threads_do_not_grow_memory() {
     // Every thread handed its heap over at exit.
     assert!(after.threads_abandoned - before.threads_abandoned >= 2000);
     // Heaps are reused: the number created is bounded by the concurrency (plus the brief
-    // window in which an adopter holds the abandoned list), not by the thread count.
+    // window in which an adopter or a scavenger holds the abandoned list), not by the
+    // thread count. A thread whose first call is a free also takes a heap (for its
+    // outbox), which widens that window: 116–123 heaps measured for batches of 50.
     let new_heaps = after.heaps_created - before.heaps_created;
-    assert!(
-        new_heaps <= 2 * BATCH + 16,
-        "{new_heaps} heaps for 2000 threads"
-    );
+    assert!(new_heaps <= 3 * BATCH, "{new_heaps} heaps for 2000 threads");
     assert!(
         mid.heaps_created - before.heaps_created <= 2,
         "sequential threads reuse heaps"
