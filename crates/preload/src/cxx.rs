@@ -44,25 +44,20 @@ extern "C" fn try_new(size: usize) -> *mut c_void {
     raw_malloc(size)
 }
 
-/// The next `operator new(std::size_t)` (for the failure jump of [`_Znwm`]).
-#[cfg(target_arch = "x86_64")]
-#[cold]
-extern "C" fn next_znwm() -> *mut c_void {
-    next_definition(c"_Znwm")
-}
-
-/// The next `operator new[](std::size_t)` (for the failure jump of [`_Znam`]).
-#[cfg(target_arch = "x86_64")]
-#[cold]
-extern "C" fn next_znam() -> *mut c_void {
-    next_definition(c"_Znam")
-}
-
-/// Defines a throwing `operator new` form as a naked function: `try_new`, else a jump
-/// to the next definition (see the module docs). The stack is 16-byte aligned at each
-/// call (entry is 8 off; one push).
+/// Defines a throwing `operator new` form as a naked function, and `$next`, the lookup of
+/// the next definition: `try_new`, else a jump to that definition (see the module docs).
+/// The stack is 16-byte aligned at each call (entry is 8 off; one push).
 macro_rules! throwing_new {
     ($name:ident, $next:ident, $what:literal) => {
+        #[doc = concat!("The next `", $what, "` (for the failure jump of [`", stringify!($name), "`]).")]
+        #[cfg(target_arch = "x86_64")]
+        #[cold]
+        extern "C" fn $next() -> *mut c_void {
+            let name = concat!(stringify!($name), "\0");
+            // SAFETY: the literal ends in its only NUL.
+            next_definition(unsafe { CStr::from_bytes_with_nul_unchecked(name.as_bytes()) })
+        }
+
         #[doc = concat!("`", $what, "`.")]
         ///
         /// # Safety

@@ -57,11 +57,20 @@ pub const fn class_of_computed(size: usize) -> usize {
     }
 }
 
-const fn build_small_table() -> [u8; SMALL_TABLE_MAX / 8 + 1] {
+/// The class of every `(size + 7) / 8` index up to [`SMALL_TABLE_MAX`]; with `c_malloc`,
+/// of the size rounded up to a multiple of 16 (8 for sizes up to 8) — every size of an
+/// index's group rounds to the same value.
+const fn build_table(c_malloc: bool) -> [u8; SMALL_TABLE_MAX / 8 + 1] {
     let mut t = [0u8; SMALL_TABLE_MAX / 8 + 1];
     let mut i = 0;
     while i < t.len() {
-        let size = if i == 0 { 1 } else { i * 8 };
+        let size = if i == 0 {
+            1
+        } else if c_malloc && i > 1 {
+            (i * 8 + 15) & !15
+        } else {
+            i * 8
+        };
         t[i] = class_of_computed(size) as u8;
         i += 1;
     }
@@ -69,25 +78,12 @@ const fn build_small_table() -> [u8; SMALL_TABLE_MAX / 8 + 1] {
 }
 
 /// Class index for sizes `0..=SMALL_TABLE_MAX`, indexed by `(size + 7) / 8`.
-pub static SMALL_TABLE: [u8; SMALL_TABLE_MAX / 8 + 1] = build_small_table();
-
-const fn build_malloc_table() -> [u8; SMALL_TABLE_MAX / 8 + 1] {
-    let mut t = [0u8; SMALL_TABLE_MAX / 8 + 1];
-    let mut i = 0;
-    while i < t.len() {
-        // Every size of this entry's group rounds to the same multiple of 16 (8 for the
-        // smallest group).
-        let size = if i <= 1 { 8 } else { (i * 8 + 15) & !15 };
-        t[i] = class_of_computed(size) as u8;
-        i += 1;
-    }
-    t
-}
+pub static SMALL_TABLE: [u8; SMALL_TABLE_MAX / 8 + 1] = build_table(false);
 
 /// Class for C `malloc` of sizes `0..=SMALL_TABLE_MAX`, indexed by `(size + 7) / 8`:
 /// sizes above 8 get a class whose block size is a multiple of 16, so the block has
 /// `max_align_t` alignment (see [`malloc_class`]).
-pub static MALLOC_TABLE: [u8; SMALL_TABLE_MAX / 8 + 1] = build_malloc_table();
+pub static MALLOC_TABLE: [u8; SMALL_TABLE_MAX / 8 + 1] = build_table(true);
 
 /// Class for C `malloc(size)`, `size <= SMALL_TABLE_MAX`: the smallest class that holds
 /// `size` rounded up to a multiple of 16 (8 for sizes up to 8). Every such rounded size
