@@ -204,9 +204,14 @@ pub unsafe fn init_small(seg: *mut Segment, owner: *mut Heap) {
 // Segment supply: a small global cache of empty segments in front of mmap/munmap
 // ---------------------------------------------------------------------------------------
 
-/// Empty segments kept mapped process-wide for reuse (their free pages are purged once
-/// they stayed cached for the purge delay); beyond this they are unmapped at once.
-pub const CACHE_MAX: usize = 16;
+/// Empty segments kept mapped process-wide for reuse; beyond this they are unmapped at
+/// once. Large enough for every segment of a set of threads that exits and is replaced
+/// (rptest at 8 threads empties about 40 segments at a time: 16 made it map and fault
+/// in 700 segments a run, see docs/perf-log.md).
+pub const CACHE_MAX: usize = 64;
+/// Cached segments kept past the purge delay (purged, so they hold address space, not
+/// memory); older ones beyond these are unmapped.
+pub const CACHE_KEEP: usize = 16;
 
 /// Empty segments waiting for reuse (linked through `next`).
 static CACHE: AtomicStack<Segment> = AtomicStack::new();
@@ -328,8 +333,9 @@ pub unsafe fn purge(seg: *mut Segment, now: u64, delay: u64) -> bool {
     }
 }
 
-/// Purges cached segments that stayed cached for `delay` ms (all with `delay == 0`);
-/// with `flush`, unmaps every cached segment instead.
+/// Purges cached segments that stayed cached for `delay` ms (all with `delay == 0`),
+/// unmapping those beyond the [`CACHE_KEEP`] most recent; with `flush`, unmaps every
+/// cached segment instead.
 pub fn cache_maintain(delay: u64, flush: bool) {
     if CACHE.is_empty() {
         return;
@@ -338,23 +344,29 @@ pub fn cache_maintain(delay: u64, flush: bool) {
     let now = os::now_ms();
     let mut keep_first: *mut Segment = ptr::null_mut();
     let mut keep_last: *mut Segment = ptr::null_mut();
+    let mut kept = 0;
     let mut seg = first;
-    // SAFETY: `take_all` made us the owner of the chain of cached (empty) segments.
+    // SAFETY: `take_all` made us the owner of the chain of cached (empty) segments; the
+    // kept ones are relinked in their order (most recently cached first).
     unsafe {
         while !seg.is_null() {
             let next = (*seg).next;
-            if flush {
+            let ripe = delay == 0 || now.wrapping_sub((*seg).cached_at) >= delay;
+            if flush || (ripe && kept >= CACHE_KEEP) {
                 CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
                 unmap(seg);
             } else {
-                if delay == 0 || now.wrapping_sub((*seg).cached_at) >= delay {
+                if ripe {
                     purge(seg, now, 0);
                 }
-                (*seg).next = keep_first;
-                if keep_first.is_null() {
-                    keep_last = seg;
+                kept += 1;
+                (*seg).next = ptr::null_mut();
+                if keep_last.is_null() {
+                    keep_first = seg;
+                } else {
+                    (*keep_last).next = seg;
                 }
-                keep_first = seg;
+                keep_last = seg;
             }
             seg = next;
         }
