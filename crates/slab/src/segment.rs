@@ -207,7 +207,7 @@ pub unsafe fn init_small(seg: *mut Segment, owner: *mut Heap) {
 /// Empty segments kept mapped process-wide for reuse; beyond this they are unmapped at
 /// once. Large enough for every segment of a set of threads that exits and is replaced
 /// (rptest at 8 threads empties about 40 segments at a time: 16 made it map and fault
-/// in 700 segments a run, see docs/perf-log.md).
+/// in about 700 segments a run, see docs/perf-log.md).
 pub const CACHE_MAX: usize = 64;
 /// Cached segments kept past the purge delay (purged, so they hold address space, not
 /// memory); older ones beyond these are unmapped.

@@ -311,7 +311,7 @@ pub unsafe fn check_remote_free(p: *const u8, small: bool) {
     // SAFETY: `p` lies in a span of a registered, owned small segment, so its first two
     // words are mapped; the cookie word is only ever accessed atomically while free.
     if unsafe { AtomicUsize::from_ptr(cookie_word(p)) }.swap(c, Ordering::Relaxed) == c {
-        fatal("double free detected", p);
+        double_free(p);
     }
 }
 
