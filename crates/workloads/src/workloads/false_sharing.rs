@@ -2,7 +2,7 @@
 //! ASPLOS 2000; mimalloc-bench's `cache-scratch|cache-thrash 2 1000 1 2000000 2`).
 //!
 //! What the originals do: each of T threads 1,000 times allocates a 1-byte
-//! object, writes every byte of it and reads it back (volatile)
+//! object, writes every byte of it and reads it back into a `volatile` local
 //! 2,000,000 / T times, and frees it. An allocator that places objects of
 //! different threads in one cache line makes the writes bounce that line
 //! between cores (active false sharing, cache-thrash). In cache-scratch the
