@@ -111,9 +111,24 @@ fn or_enomem(p: *mut c_void) -> *mut c_void {
     p
 }
 
-/// C `malloc`.
+/// C `malloc`: the backend's small-request fast path, inline and with no stack frame;
+/// everything else (a miss, a bigger request, a failure's errno) tail-calls
+/// [`malloc_cold`].
 #[no_mangle]
 pub extern "C" fn malloc(size: usize) -> *mut c_void {
+    if size <= raw::SMALL_MAX {
+        let p = raw::malloc_small_fast(size);
+        if !p.is_null() {
+            return p;
+        }
+    }
+    malloc_cold(size)
+}
+
+/// `malloc` past its fast path.
+#[cold]
+#[inline(never)]
+fn malloc_cold(size: usize) -> *mut c_void {
     or_enomem(raw_malloc(size))
 }
 

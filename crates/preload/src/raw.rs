@@ -45,6 +45,12 @@ cfg_if::cfg_if! {
             malloc(size.max(1))
         }
 
+        /// Never called either; the same as `malloc_small`.
+        #[inline(always)]
+        pub fn malloc_small_fast(size: usize) -> *mut core::ffi::c_void {
+            malloc_small(size)
+        }
+
         /// The backend cannot tell: the C layer's flag decides.
         pub fn served() -> bool {
             false

@@ -127,6 +127,21 @@ pub fn malloc_small(size: usize) -> *mut u8 {
     alloc_generic(size_class::class_size(class), 8)
 }
 
+/// [`malloc_small`]'s fast path alone: null when this thread has no heap yet or the
+/// class's current page has no free block (the caller then takes [`malloc_small`]). Lets
+/// the drop-in library keep its `malloc` a leaf function whose misses tail-call a cold
+/// path.
+#[inline(always)]
+pub fn malloc_small_fast(size: usize) -> *mut u8 {
+    let class = size_class::malloc_class(size);
+    let heap = thread::current();
+    if heap.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: `heap` is this thread's heap; table classes are < CLASS_COUNT.
+    unsafe { heap::alloc_class_fast(heap, class) }
+}
+
 /// Zeroes the first `size` bytes of a block just allocated, skipping what is known to
 /// be zero already (a block carved from fresh or purged memory carries only its old
 /// free-list link; a fresh large mapping is all zero).

@@ -41,6 +41,13 @@ pub fn malloc_small(size: usize) -> *mut c_void {
     slab::malloc_small(size) as *mut c_void
 }
 
+/// [`malloc_small`]'s fast path alone (`size <= SMALL_MAX`): null when it would need
+/// the slow path, which the caller then takes through [`malloc_small`].
+#[inline(always)]
+pub fn malloc_small_fast(size: usize) -> *mut c_void {
+    slab::malloc_small_fast(size) as *mut c_void
+}
+
 /// Whether the slab served this process: every thread's first allocation creates its
 /// heap.
 pub fn served() -> bool {
