@@ -74,10 +74,18 @@ fn fits(size: usize) -> bool {
     size <= isize::MAX as usize
 }
 
+/// Whether a request of `size` bytes takes the backend's small-request path
+/// ([`raw::SMALL_MAX`] is 0 for the backends that have none).
+#[inline(always)]
+#[allow(clippy::absurd_extreme_comparisons)]
+fn is_small(size: usize) -> bool {
+    size <= raw::SMALL_MAX
+}
+
 /// `malloc` without setting errno (null on failure).
 #[inline(always)]
 fn raw_malloc(size: usize) -> *mut c_void {
-    if size <= raw::SMALL_MAX {
+    if is_small(size) {
         return raw::malloc_small(size);
     }
     banner::note_use();
@@ -116,7 +124,7 @@ fn or_enomem(p: *mut c_void) -> *mut c_void {
 /// [`malloc_cold`].
 #[no_mangle]
 pub extern "C" fn malloc(size: usize) -> *mut c_void {
-    if size <= raw::SMALL_MAX {
+    if is_small(size) {
         let p = raw::malloc_small_fast(size);
         if !p.is_null() {
             return p;

@@ -7,11 +7,13 @@
 //! * `aligned(align, size)`: `align` a power of two above 16, `size ≥ 1`.
 //! * `realloc(p, size)`: `p` live, `size ≥ 1`; on failure null and `p` untouched.
 //! * `free(p)`, `usable_size(p)`: `p` live and non-null, from any of the above.
-//! * `SMALL_MAX`, `malloc_small(size)`, `served()`: a backend that can tell by itself
-//!   whether it served this process (`served()`) takes C `malloc` of sizes
-//!   `0..=SMALL_MAX` straight into `malloc_small`, past the C layer's checks and
-//!   [`crate::banner`]'s flag (the slab: one table lookup and a pop). The others set
-//!   `SMALL_MAX = 0` and never see `malloc_small`.
+//! * `SMALL_MAX`, `malloc_small(size)`, `malloc_small_fast(size)`, `served()`: a
+//!   backend that can tell by itself whether it served this process (`served()`)
+//!   takes C `malloc` of sizes `0..=SMALL_MAX` straight into `malloc_small`, past the
+//!   C layer's checks and [`crate::banner`]'s flag (the slab: one table lookup and a
+//!   pop); `malloc_small_fast` is its fast path alone (null on a miss, then the C
+//!   layer's cold path runs `malloc_small`), so `malloc` and `operator new` stay leaf
+//!   functions on a hit. The others set `SMALL_MAX = 0` and see only `malloc(0)` there.
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "jemalloc")] {
@@ -39,13 +41,13 @@ cfg_if::cfg_if! {
         /// No small-request shortcut (see the module docs).
         pub const SMALL_MAX: usize = 0;
 
-        /// Never called (`SMALL_MAX` is 0); `malloc` with the C layer's minimum size.
+        /// Only `malloc(0)` comes here (`SMALL_MAX` is 0): `malloc(1)`.
         #[inline(always)]
         pub fn malloc_small(size: usize) -> *mut core::ffi::c_void {
             malloc(size.max(1))
         }
 
-        /// Never called either; the same as `malloc_small`.
+        /// The same as `malloc_small` (no separate fast path).
         #[inline(always)]
         pub fn malloc_small_fast(size: usize) -> *mut core::ffi::c_void {
             malloc_small(size)
