@@ -9,18 +9,17 @@
 //! **Failure.** A throwing `operator new` that cannot allocate must call the
 //! new-handler and throw `std::bad_alloc`; this library cannot throw, and the release
 //! profile's `panic = "abort"` makes any unwinding through a Rust frame abort. So the
-//! throwing forms (x86-64 only; elsewhere libstdc++'s definitions stay in use) take the
-//! backend's fast path and return its block — a leaf function, as `malloc` — and on a
-//! miss tail-call a naked function that calls [`try_new`] and, on failure, looks up the
-//! next definition in the lookup order (libstdc++'s, `dlsym(RTLD_NEXT)`) and *jumps* to
-//! it with the caller's return address, so no frame of ours is on the stack when it
+//! throwing forms are naked functions (x86-64 only; elsewhere libstdc++'s definitions
+//! stay in use): they call [`try_new`] and return its block, or — on failure — look up
+//! the next definition in the lookup order (libstdc++'s, `dlsym(RTLD_NEXT)`) and *jump*
+//! to it with the caller's return address, so no frame of ours is on the stack when it
 //! retries through our `malloc`, runs the new-handler and throws. The `nothrow` forms
 //! hand failures on the same way (the new-handler may free memory) with a plain call:
 //! the next definition catches its own exception.
 
 use core::ffi::{c_void, CStr};
 
-use crate::{free, is_small, raw, raw_malloc};
+use crate::{free, raw_malloc};
 
 /// A C++ allocation function taking a size and `const std::nothrow_t &`.
 type NewNothrowFn = unsafe extern "C" fn(usize, *const c_void) -> *mut c_void;
@@ -45,15 +44,12 @@ extern "C" fn try_new(size: usize) -> *mut c_void {
     raw_malloc(size)
 }
 
-/// Defines a throwing `operator new` form: the backend's small-request fast path, and on
-/// a miss a tail call of `$miss`, a naked function that calls `try_new` and, if that
-/// fails, jumps to the next definition (`$next` looks it up). Optimised builds compile
-/// the miss into a jump, so no frame of ours is left when the next definition throws;
-/// `C-unwind` lets the exception pass the frame that an unoptimised build keeps.
-/// The stack is 16-byte aligned at each call in `$miss` (entry is 8 off; one push).
+/// Defines a throwing `operator new` form as a naked function, and `$next`, the lookup of
+/// the next definition: `try_new`, else a jump to that definition (see the module docs).
+/// The stack is 16-byte aligned at each call (entry is 8 off; one push).
 macro_rules! throwing_new {
-    ($name:ident, $miss:ident, $next:ident, $what:literal) => {
-        #[doc = concat!("The next `", $what, "` (for the failure jump of [`", stringify!($miss), "`]).")]
+    ($name:ident, $next:ident, $what:literal) => {
+        #[doc = concat!("The next `", $what, "` (for the failure jump of [`", stringify!($name), "`]).")]
         #[cfg(target_arch = "x86_64")]
         #[cold]
         extern "C" fn $next() -> *mut c_void {
@@ -62,14 +58,15 @@ macro_rules! throwing_new {
             next_definition(unsafe { CStr::from_bytes_with_nul_unchecked(name.as_bytes()) })
         }
 
-        #[doc = concat!("`", $what, "` past its fast path: `try_new`, else a jump to the next definition.")]
+        #[doc = concat!("`", $what, "`.")]
         ///
         /// # Safety
-        /// As for the operator; it may throw `std::bad_alloc` (from the next definition,
-        /// with no frame of this function left).
+        /// Called by C++ code as that operator; on failure it may throw
+        /// `std::bad_alloc` (from the next definition, with no frame of ours left).
         #[cfg(target_arch = "x86_64")]
         #[unsafe(naked)]
-        unsafe extern "C-unwind" fn $miss(size: usize) -> *mut c_void {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(size: usize) -> *mut c_void {
             // SAFETY: the System V calling convention is kept: `rdi` (the size) is saved
             // around the calls, the stack is 16-byte aligned at each call, and the jump
             // leaves the caller's return address for the next definition.
@@ -89,29 +86,11 @@ macro_rules! throwing_new {
                 next = sym $next,
             )
         }
-
-        #[doc = concat!("`", $what, "`.")]
-        ///
-        /// # Safety
-        /// Called by C++ code as that operator; on failure it may throw
-        /// `std::bad_alloc` (see [`", stringify!($miss), "`]).
-        #[cfg(target_arch = "x86_64")]
-        #[no_mangle]
-        pub unsafe extern "C-unwind" fn $name(size: usize) -> *mut c_void {
-            if is_small(size) {
-                let p = raw::malloc_small_fast(size);
-                if !p.is_null() {
-                    return p;
-                }
-            }
-            // SAFETY: forwarded caller contract.
-            unsafe { $miss(size) }
-        }
     };
 }
 
-throwing_new!(_Znwm, miss_znwm, next_znwm, "operator new(std::size_t)");
-throwing_new!(_Znam, miss_znam, next_znam, "operator new[](std::size_t)");
+throwing_new!(_Znwm, next_znwm, "operator new(std::size_t)");
+throwing_new!(_Znam, next_znam, "operator new[](std::size_t)");
 
 /// The `nothrow` forms' failure path.
 #[cold]
