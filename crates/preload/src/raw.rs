@@ -12,8 +12,8 @@
 //!   takes C `malloc` of sizes `0..=SMALL_MAX` straight into `malloc_small`, past the
 //!   C layer's checks and [`crate::banner`]'s flag (the slab: one table lookup and a
 //!   pop); `malloc_small_fast` is its fast path alone (null on a miss, then the C
-//!   layer's cold path runs `malloc_small`), so `malloc` and `operator new` stay leaf
-//!   functions on a hit. The others set `SMALL_MAX = 0` and see only `malloc(0)` there.
+//!   layer's cold path runs `malloc_small`), so C `malloc` stays a leaf function on a
+//!   hit. The others set `SMALL_MAX = 0` and see only `malloc(0)` there.
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "jemalloc")] {
