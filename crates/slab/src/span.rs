@@ -32,6 +32,9 @@ use crate::stats;
 pub const PURGE_DELAY_MS: u64 = 500;
 /// Fully empty segments a heap keeps mapped (purged after the delay) before unmapping.
 pub const MAX_EMPTY_SEGMENTS: usize = 1;
+/// Segments searched for resident free slots before any free slot will do (a bound, so
+/// carving a page in a heap of thousands of segments stays cheap).
+pub const RESIDENT_SEARCH_SEGMENTS: usize = 16;
 
 /// Carves a span for `class` and makes its page the class's current page. Null if the OS
 /// refuses memory.
@@ -42,15 +45,10 @@ pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
     let n = span_pages(class);
     // SAFETY: the heap and its segments are owned by the caller.
     unsafe {
-        let mut seg = (*heap).segments.first();
-        let mut at = None;
-        while seg != Segment::NIL {
-            if let Some(i) = find_run((*seg).free_mask, n) {
-                at = Some(i);
-                break;
-            }
-            seg = dlist::next(seg);
-        }
+        let (mut seg, at) = match find_slots(heap, n) {
+            Some((seg, i)) => (seg, Some(i)),
+            None => (Segment::NIL, None),
+        };
         let idx = match at {
             Some(i) => i,
             None => {
@@ -98,6 +96,41 @@ pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
         );
         page_queue::push_current(heap, page);
         page
+    }
+}
+
+/// Free slots of the heap's segments for an `n`-slot span: a run of resident (dirty)
+/// slots if one of the first [`RESIDENT_SEARCH_SEGMENTS`] segments has one, else the
+/// first free run. Reusing memory that is still resident saves faulting in purged or
+/// fresh pages (and keeps the resident set small) when a heap's pages come and go;
+/// fresh slots are zero, which saves only a calloc's memset.
+///
+/// # Safety
+/// The caller must own `heap`.
+unsafe fn find_slots(heap: *mut Heap, n: usize) -> Option<(*mut Segment, usize)> {
+    // SAFETY: the heap and its segments are owned by the caller.
+    unsafe {
+        // `purge_pending` is set whenever a slot turns dirty and cleared only by a purge
+        // that left none, so without it there is nothing resident to find.
+        if (*heap).purge_pending {
+            let mut seg = (*heap).segments.first();
+            let mut left = RESIDENT_SEARCH_SEGMENTS;
+            while seg != Segment::NIL && left > 0 {
+                if let Some(i) = find_run((*seg).free_mask & (*seg).dirty_mask, n) {
+                    return Some((seg, i));
+                }
+                seg = dlist::next(seg);
+                left -= 1;
+            }
+        }
+        let mut seg = (*heap).segments.first();
+        while seg != Segment::NIL {
+            if let Some(i) = find_run((*seg).free_mask, n) {
+                return Some((seg, i));
+            }
+            seg = dlist::next(seg);
+        }
+        None
     }
 }
 
