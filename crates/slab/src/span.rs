@@ -5,7 +5,7 @@
 //! ```text
 //! heap.segments --> segment <--> segment --> null
 //!                   | hdr | span | free | span (2 slots) | free ... |
-//!                           ^ carved with find_run(free_mask, n), returned with run_mask
+//!                           ^ carved with find_run (resident slots first), returned with run_mask
 //! ```
 //!
 //! Only the heap's owner calls these (see [`crate::heap`]).
