@@ -45,18 +45,14 @@ pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
     let n = span_pages(class);
     // SAFETY: the heap and its segments are owned by the caller.
     unsafe {
-        let (mut seg, at) = match find_slots(heap, n) {
-            Some((seg, i)) => (seg, Some(i)),
-            None => (Segment::NIL, None),
-        };
-        let idx = match at {
-            Some(i) => i,
+        let (seg, idx) = match find_slots(heap, n) {
+            Some(found) => found,
             None => {
-                seg = new_segment(heap);
+                let seg = new_segment(heap);
                 if seg.is_null() {
                     return ptr::null_mut();
                 }
-                segment::FIRST_SLOT
+                (seg, segment::FIRST_SLOT)
             }
         };
         let mask = run_mask(idx, n);
@@ -108,27 +104,44 @@ pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
 /// # Safety
 /// The caller must own `heap`.
 unsafe fn find_slots(heap: *mut Heap, n: usize) -> Option<(*mut Segment, usize)> {
-    // SAFETY: the heap and its segments are owned by the caller.
+    // SAFETY: the heap is owned by the caller.
     unsafe {
         // `purge_pending` is set whenever a slot turns dirty and cleared only by a purge
         // that left none, so without it there is nothing resident to find.
-        if (*heap).purge_pending {
-            let mut seg = (*heap).segments.first();
-            let mut left = RESIDENT_SEARCH_SEGMENTS;
-            while seg != Segment::NIL && left > 0 {
-                if let Some(i) = find_run((*seg).free_mask & (*seg).dirty_mask, n) {
-                    return Some((seg, i));
-                }
-                seg = dlist::next(seg);
-                left -= 1;
-            }
-        }
+        let resident = if (*heap).purge_pending {
+            first_run(heap, n, RESIDENT_SEARCH_SEGMENTS, true)
+        } else {
+            None
+        };
+        resident.or_else(|| first_run(heap, n, usize::MAX, false))
+    }
+}
+
+/// The first run of `n` free slots (with `resident_only`, of free slots still resident)
+/// in the first `max_segments` of the heap's segments, in list order.
+///
+/// # Safety
+/// The caller must own `heap`.
+unsafe fn first_run(
+    heap: *mut Heap,
+    n: usize,
+    max_segments: usize,
+    resident_only: bool,
+) -> Option<(*mut Segment, usize)> {
+    // SAFETY: the heap and its segments are owned by the caller.
+    unsafe {
         let mut seg = (*heap).segments.first();
-        while seg != Segment::NIL {
-            if let Some(i) = find_run((*seg).free_mask, n) {
+        let mut left = max_segments;
+        while seg != Segment::NIL && left > 0 {
+            let mut mask = (*seg).free_mask;
+            if resident_only {
+                mask &= (*seg).dirty_mask;
+            }
+            if let Some(i) = find_run(mask, n) {
                 return Some((seg, i));
             }
             seg = dlist::next(seg);
+            left -= 1;
         }
         None
     }
