@@ -16,8 +16,8 @@
 //!                      queue, its segments, and a remote queue <- other threads' frees
 //! ```
 //!
-//! **Sizes.** 112 classes ([`size_class`]), 8-byte steps to 64 B, then 8 per doubling up
-//! to 512 KiB (internal waste < 12.5 %). A class's span is one 64 KiB page, or for blocks
+//! **Sizes.** 60 classes ([`size_class`]), 8-byte steps to 64 B, then 4 per doubling up
+//! to 512 KiB (internal waste < 25 %). A class's span is one 64 KiB page, or for blocks
 //! above 64 KiB the fewest pages that hold one block, so a freed medium block gives its
 //! pages back at once. Bigger or more strictly aligned requests are large objects
 //! ([`large`]): one mapping each, behind a header at the same mask position, cached after

@@ -89,7 +89,7 @@ fn grid_alloc_realloc_every_boundary_and_alignment() {
             // so across the grid every boundary is a target for every alignment.
             // Alignments above a page make every block a large object (one mmap each), so
             // those rows take a sparser slice of targets.
-            let stride = if align > PAGE_SIZE { 48 } else { 12 };
+            let stride = if align > PAGE_SIZE { 24 } else { 6 };
             let mut cur = p;
             let mut cur_size = size;
             let mut k = (si + ai) % stride;
