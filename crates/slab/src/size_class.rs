@@ -12,7 +12,7 @@
 //! stays under 25 % — the spacing of mimalloc's and jemalloc's bins. Eight classes per
 //! doubling (waste under 12.5 %) kept twice as many partly used pages per size range: on
 //! rptest's original (8–16,000-byte blocks, every 4 KiB page written) 22 % more page
-//! faults than mimalloc, 2 % more with four (docs/perf-log.md, 2026-12-02 "size classes").
+//! faults than mimalloc, 3 % more with four (docs/perf-log.md, 2026-12-03 "size classes").
 //! Requests above [`MEDIUM_MAX`] (or aligned above a 64 KiB page) are large objects
 //! mapped directly from the OS.
 
