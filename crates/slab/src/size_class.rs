@@ -20,10 +20,10 @@ use crate::layout::PAGE_SIZE;
 
 /// Largest block size served from size classes (512 KiB).
 pub const MEDIUM_MAX: usize = 512 * 1024;
-/// Classes per doubling above 64 bytes.
-const PER_DOUBLING: usize = 4;
 /// log2 of [`PER_DOUBLING`].
 const PER_DOUBLING_SHIFT: usize = 2;
+/// Classes per doubling above 64 bytes.
+const PER_DOUBLING: usize = 1 << PER_DOUBLING_SHIFT;
 /// Number of size classes: eight 8-byte steps to 64, then 13 doublings to 512 KiB.
 pub const CLASS_COUNT: usize = 8 + 13 * PER_DOUBLING;
 /// Largest request served through the direct lookup table.

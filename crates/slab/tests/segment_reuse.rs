@@ -6,7 +6,7 @@
 
 use std::alloc::{alloc, dealloc, Layout};
 
-use allocmux_slab::layout::SEGMENT_SIZE;
+use allocmux_slab::segment::segment_of;
 
 #[global_allocator]
 static GLOBAL: allocmux_slab::SlabAlloc = allocmux_slab::SlabAlloc;
@@ -16,8 +16,9 @@ const BIG: usize = 40 * 1024;
 /// A small class whose page is the first span of the first segment.
 const SMALL: usize = 1024;
 
+/// The address of the segment holding `p`.
 fn segment(p: *mut u8) -> usize {
-    p as usize & !(SEGMENT_SIZE - 1)
+    segment_of(p) as usize
 }
 
 #[test]
