@@ -8,6 +8,10 @@
 //! slots ([`crate::span`]), and its life cycle — create, abandon at thread exit, adopt,
 //! scavenge ([`crate::lifecycle`]).
 //!
+//! The fast paths keep no byte count: a page counts its blocks in use (`used`, which it
+//! needs to notice becoming empty), and [`count_in_use`] sums those on the slow path
+//! from time to time for the statistics.
+//!
 //! A heap's frees of other heaps' blocks wait in its outbox (up to [`OUTBOX_MAX`], one
 //! destination at a time) and reach their owner's remote queue as one chain: at the
 //! limit, on a change of destination, on the allocation slow path and when the heap
@@ -33,6 +37,10 @@ use crate::stats::OwnedCounter;
 
 /// Every this many slow-path calls a heap checks for abandoned heaps to scavenge.
 const SCAVENGE_INTERVAL: usize = 4096;
+/// Fewest slow-path calls between two recounts of a heap's bytes in use (more in a heap
+/// of many spans: one recount reads one header per live span, so at most one header per
+/// slow-path call on average).
+const IN_USE_RECOUNT_INTERVAL: usize = 256;
 /// Most remote frees a heap's outbox gathers before pushing them to their owner.
 pub const OUTBOX_MAX: usize = 64;
 
@@ -42,8 +50,12 @@ pub struct Heap {
     /// Page queue per size class; its first page is the class's current page (the
     /// sentinel page if the class has none).
     pub pages: [List<Page>; CLASS_COUNT],
-    /// Bytes in use by callers (single writer: the owner).
+    /// Bytes in use by callers as last counted (single writer: the owner). Not kept per
+    /// operation (that cost the fast paths two instructions each); [`count_in_use`]
+    /// recounts it from the pages' block counts.
     pub in_use: OwnedCounter,
+    /// Slow-path calls left before [`housekeeping`] recounts `in_use`.
+    pub in_use_recount_in: usize,
     /// Blocks freed by other threads, waiting for the owner; alone on its cache lines,
     /// since other threads write it while the owner writes the fields around it on
     /// every operation.
@@ -128,7 +140,6 @@ pub unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
         let page = (*heap).pages.get_unchecked(class).first();
         let b = page::pop(page);
         if !b.is_null() {
-            (*heap).in_use.add((*page).block_size);
             return b;
         }
         alloc_slow(heap, class)
@@ -148,11 +159,7 @@ pub unsafe fn alloc_class_fast(heap: *mut Heap, class: usize) -> *mut u8 {
     // this thread (or the page is the sentinel, whose `free` is null).
     unsafe {
         let page = (*heap).pages.get_unchecked(class).first();
-        let b = page::pop(page);
-        if !b.is_null() {
-            (*heap).in_use.add((*page).block_size);
-        }
-        b
+        page::pop(page)
     }
 }
 
@@ -165,7 +172,6 @@ pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
     // SAFETY: the caller guarantees ownership; the block is dead to the user from now on.
     unsafe {
         page::push_local(page, p);
-        (*heap).in_use.sub((*page).block_size);
         if (*page).used == 0 || (*page).full {
             free_local_slow(heap, page);
         }
@@ -258,7 +264,6 @@ pub unsafe fn alloc_slow(heap: *mut Heap, class: usize) -> *mut u8 {
         if page.is_null() {
             return ptr::null_mut();
         }
-        (*heap).in_use.add((*page).block_size);
         page::pop(page)
     }
 }
@@ -307,6 +312,28 @@ unsafe fn housekeeping(heap: *mut Heap) {
         if (*heap).slow_calls % SCAVENGE_INTERVAL == 0 {
             scavenge(false);
         }
+        if (*heap).in_use_recount_in == 0 {
+            count_in_use(heap);
+        } else {
+            (*heap).in_use_recount_in -= 1;
+        }
+    }
+}
+
+/// Recounts the bytes of `heap`'s blocks in use (handed out and not yet freed back to
+/// their page, remote frees still queued included) into `in_use`, which statistics
+/// read. Runs on the slow path every [`IN_USE_RECOUNT_INTERVAL`] calls or more, when the
+/// heap releases its idle memory (thread exit, scavenging, [`crate::collect`]) and when
+/// its thread asks for [`crate::stats()`]; between those the figure lags behind.
+///
+/// # Safety
+/// The caller must own `heap`.
+pub unsafe fn count_in_use(heap: *mut Heap) {
+    // SAFETY: owned heap.
+    unsafe {
+        let (bytes, spans) = span::bytes_in_use(heap);
+        (*heap).in_use.set(bytes);
+        (*heap).in_use_recount_in = IN_USE_RECOUNT_INTERVAL.max(spans);
     }
 }
 

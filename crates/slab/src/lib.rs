@@ -188,6 +188,11 @@ pub unsafe fn usable_size(ptr: *const u8) -> usize {
 
 /// A snapshot of the allocator's statistics (see [`SlabStats`]).
 pub fn stats() -> SlabStats {
+    let own = thread::current();
+    if !own.is_null() {
+        // SAFETY: the calling thread owns its heap.
+        unsafe { heap::count_in_use(own) };
+    }
     let (in_use, remote) = lifecycle::heap_totals();
     SlabStats {
         mapped_bytes: stats::MAPPED.get(),

@@ -79,7 +79,8 @@ fn create() -> *mut Heap {
 }
 
 /// Releases everything idle: the outbox, remote frees, empty pages (class heads included) and empty
-/// segments; purges free slots now if `force`, else those past the purge delay.
+/// segments; purges free slots now if `force`, else those past the purge delay. Recounts
+/// the heap's bytes in use, so a heap at rest reports them exactly.
 ///
 /// # Safety
 /// The caller must own `heap`.
@@ -93,6 +94,7 @@ pub unsafe fn release_idle(heap: *mut Heap, force: bool) {
         span::release_empty_segments(heap);
         (*heap).releasing = false;
         span::purge(heap, force);
+        crate::heap::count_in_use(heap);
     }
 }
 

@@ -147,6 +147,37 @@ unsafe fn first_run(
     }
 }
 
+/// Bytes of `heap`'s blocks in use (each live span's block count × block size) and the
+/// number of live spans read to find them: one header per span, found through the
+/// segments' free-slot masks.
+///
+/// # Safety
+/// The caller must own `heap`.
+pub unsafe fn bytes_in_use(heap: *mut Heap) -> (usize, usize) {
+    let mut bytes = 0usize;
+    let mut spans = 0usize;
+    // SAFETY: owned heap; its segments are live and every slot outside `free_mask` is
+    // part of a live span whose first slot's header has `span_slots >= 1`.
+    unsafe {
+        let mut seg = (*heap).segments.first();
+        while !seg.is_null() {
+            let pages = pages_of(seg);
+            let mut live = !(*seg).free_mask & segment::USABLE_SLOTS;
+            while live != 0 {
+                let idx = live.trailing_zeros() as usize;
+                let page = pages.add(idx);
+                let n = (*page).span_slots as usize;
+                debug_assert!(n >= 1 && idx + n <= SLOTS);
+                bytes += (*page).used as usize * (*page).block_size;
+                spans += 1;
+                live &= !run_mask(idx, n);
+            }
+            seg = dlist::next(seg);
+        }
+    }
+    (bytes, spans)
+}
+
 /// Returns a retired page's span to its segment; may release the segment.
 ///
 /// # Safety

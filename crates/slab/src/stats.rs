@@ -1,9 +1,11 @@
 //! Introspection: process-wide counters and the [`SlabStats`] snapshot.
 //!
 //! Slow-path events (mapping, purging, large objects, thread hand-over) update global
-//! relaxed atomics here. The per-allocation numbers (bytes in use, remote frees received)
-//! live in each heap as single-writer counters (owner does `load` + `store`, never an
-//! atomic read-modify-write) and are summed over all heaps by [`crate::stats()`].
+//! relaxed atomics here. The per-heap numbers (bytes in use, remote frees received) live
+//! in each heap as single-writer counters (owner does `load` + `store`, never an atomic
+//! read-modify-write) and are summed over all heaps by [`crate::stats()`]; bytes in use
+//! are recounted from the pages on the heap's slow path rather than kept per operation
+//! (see [`crate::heap::count_in_use`]).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -19,7 +21,9 @@ pub struct SlabStats {
     pub mapped_bytes: usize,
     /// Bytes currently handed out to callers, counted by block (size-class) size for slab
     /// objects and by usable size for large objects. Blocks freed by another thread count
-    /// until their owner (or a scavenger) processes the remote free.
+    /// until their owner (or a scavenger) processes the remote free. Exact for the calling
+    /// thread's heap and for heaps whose threads exited or called [`crate::collect`]; a
+    /// running thread's share is its last recount (every few hundred slow-path calls).
     pub in_use_bytes: usize,
     /// Number of 4 MiB segments currently mapped (owned by heaps or cached).
     pub segments: usize,
@@ -85,13 +89,10 @@ impl OwnedCounter {
             Ordering::Relaxed,
         );
     }
-    /// Subtracts `n`; only the current owner may call this.
-    #[inline(always)]
-    pub fn sub(&self, n: usize) {
-        self.0.store(
-            self.0.load(Ordering::Relaxed).wrapping_sub(n),
-            Ordering::Relaxed,
-        );
+    /// Replaces the value with `n`; only the current owner may call this.
+    #[inline]
+    pub fn set(&self, n: usize) {
+        self.0.store(n, Ordering::Relaxed);
     }
     /// Current value.
     #[inline]
