@@ -25,8 +25,9 @@
 //!
 //! **Fast paths** ([`heap`]). Allocation: TLS heap → class from a table → pop the current
 //! page's `free` list. Free: mask → compare the segment's owner with the TLS heap → push
-//! on the page's `local_free`. No lock and no atomic read-modify-write on either (the
-//! bytes-in-use counter is a single-writer load + store); everything else is `#[cold]`.
+//! on the page's `local_free`. No lock, no atomic read-modify-write and no byte count on
+//! either (a heap recounts its bytes in use from its pages' block counts on the slow
+//! path, [`heap::count_in_use`]); everything else is `#[cold]`.
 //! The slow path refills the current page from its local frees or by carving more
 //! blocks, moves exhausted pages to the full queue ([`page_queue`]) and carves new spans
 //! from the heap's segments ([`span`]).
