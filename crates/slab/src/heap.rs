@@ -134,11 +134,9 @@ impl Outbox {
 #[inline(always)]
 pub unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
     debug_assert!(class < CLASS_COUNT);
-    // SAFETY: `class < CLASS_COUNT` (caller); the heap and its current page are owned by
-    // this thread (or the page is the sentinel, whose `free` is null).
+    // SAFETY: per the contract, passed on.
     unsafe {
-        let page = (*heap).pages.get_unchecked(class).first();
-        let b = page::pop(page);
+        let b = alloc_class_fast(heap, class);
         if !b.is_null() {
             return b;
         }
@@ -147,9 +145,7 @@ pub unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
 }
 
 /// [`alloc_class`]'s fast path alone: a block from `class`'s current page, or null when
-/// that page has none (the caller then takes [`alloc_slow`]). Not shared with
-/// `alloc_class`: written as this plus a null test, `alloc_class` gets an extra jump
-/// on its slow path in every caller (LLVM no longer branches straight to `alloc_slow`).
+/// that page has none (the caller then takes [`alloc_slow`]).
 ///
 /// # Safety
 /// As for [`alloc_class`].
