@@ -9,12 +9,15 @@
 //!                    ^                                          |     ^
 //!                    +-------------(adopt: acquire)-------------+     |
 //!                                    scavenge: take all, release idle, push back
+//!                                    (adopters wait for taken heaps, see TAKERS)
 //! ```
 //!
 //! Heaps are never unmapped, so a remote free can always push onto its owner's queue,
 //! whoever holds the heap at that moment.
 
 use core::mem::size_of;
+use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::checks::{self, KeySource, GUARD_SIZE};
 use crate::dlist::List;
@@ -40,14 +43,36 @@ static ALL_HEAPS: AtomicStack<Heap, core::sync::atomic::AtomicPtr<Heap>, EveryHe
 
 const HEAP_MAP_SIZE: usize = (size_of::<Heap>() + 4095) & !4095;
 
+/// Threads holding abandoned heaps off the stack for a moment (an adopter's `take_one`,
+/// a scavenger's pass). An adopter that finds the stack empty while this is non-zero
+/// waits for those heaps to come back instead of creating one: otherwise threads that
+/// start together each see the stack taken by another and create heaps, more heaps make
+/// every take and scavenge longer, and the count snowballs (mimalloc-bench's mleak: 7,559
+/// heaps for 50,000 short threads, 10 at a time). A heuristic only: a miss costs a spare
+/// heap, never correctness.
+static TAKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Most yields an adopter spends waiting for taken heaps to come back before it creates
+/// one (bounds the wait if a taker is descheduled for long, or if the process forked while
+/// another thread held heaps, leaving the child's count stuck).
+const MAX_ADOPT_WAITS: usize = 64;
+
 /// A heap for a new thread: an abandoned one if available (adopted), else a new one.
 /// Null if the OS refuses memory.
 pub fn acquire() -> *mut Heap {
-    // SAFETY: heaps in the abandoned stack are live forever.
-    let h = unsafe { ABANDONED.take_one() };
-    if !h.is_null() {
-        stats::RECLAIMED.add(1);
-        return h;
+    for _ in 0..=MAX_ADOPT_WAITS {
+        TAKERS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: heaps in the abandoned stack are live forever.
+        let h = unsafe { ABANDONED.take_one() };
+        TAKERS.fetch_sub(1, Ordering::SeqCst);
+        if !h.is_null() {
+            stats::RECLAIMED.add(1);
+            return h;
+        }
+        if TAKERS.load(Ordering::SeqCst) == 0 && ABANDONED.is_empty() {
+            break;
+        }
+        os::yield_now();
     }
     create()
 }
@@ -117,29 +142,47 @@ pub unsafe fn abandon(heap: *mut Heap) {
 
 /// Takes every abandoned heap, processes its pending remote frees and releases its
 /// idle memory (purging everything if `force`, else what is past the purge delay), and
-/// puts them all back. Adopters racing with this briefly see no abandoned heap.
+/// puts them all back. Heaps with nothing to do go back at once, the others one by one
+/// as each is done, so adopters racing with this wait only for a heap being processed.
 pub fn scavenge(force: bool) {
     if ABANDONED.is_empty() {
         return;
     }
+    TAKERS.fetch_add(1, Ordering::SeqCst);
     let first = ABANDONED.take_all();
-    if first.is_null() {
-        return;
-    }
-    // SAFETY: `take_all` made us the sole owner of the whole chain of (live) heaps.
+    // SAFETY: `take_all` made us the sole owner of the whole chain of (live) heaps; each
+    // heap goes back to the stack exactly once.
     unsafe {
+        let mut work: *mut Heap = ptr::null_mut();
+        let mut idle: *mut Heap = ptr::null_mut();
+        let mut idle_last: *mut Heap = ptr::null_mut();
         let mut h = first;
-        let mut last = first;
         while !h.is_null() {
+            let next = (*h).abandoned_next;
             if force || !(*h).remote.is_empty() || (*h).purge_pending {
-                release_idle(h, force);
-                stats::SCAVENGED.add(1);
+                (*h).abandoned_next = work;
+                work = h;
+            } else {
+                if idle.is_null() {
+                    idle_last = h;
+                }
+                (*h).abandoned_next = idle;
+                idle = h;
             }
-            last = h;
-            h = (*h).abandoned_next;
+            h = next;
         }
-        ABANDONED.push_chain(first, last);
+        if !idle.is_null() {
+            ABANDONED.push_chain(idle, idle_last);
+        }
+        while !work.is_null() {
+            let next = (*work).abandoned_next;
+            release_idle(work, force);
+            stats::SCAVENGED.add(1);
+            ABANDONED.push(work);
+            work = next;
+        }
     }
+    TAKERS.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Sums the per-heap counters: (bytes in use, remote frees processed).

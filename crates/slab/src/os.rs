@@ -6,7 +6,7 @@
 //! [`std::alloc::System`], so unit tests can run the allocator's data structures there.
 //! All functions return null instead of panicking on failure.
 
-pub use imp::{map_aligned, now_ms, protect_none, purge, remap, unmap};
+pub use imp::{map_aligned, now_ms, protect_none, purge, remap, unmap, yield_now};
 
 #[cfg(not(miri))]
 mod imp {
@@ -108,6 +108,12 @@ mod imp {
         unsafe { libc::mprotect(p as *mut libc::c_void, size, libc::PROT_NONE) };
     }
 
+    /// Lets another runnable thread have the CPU (`sched_yield`).
+    pub fn yield_now() {
+        // SAFETY: `sched_yield` takes no arguments and touches no memory of ours.
+        unsafe { libc::sched_yield() };
+    }
+
     /// A coarse monotonic clock in milliseconds (vDSO, no allocation, no lock).
     #[cfg(not(feature = "logical-clock"))]
     pub fn now_ms() -> u64 {
@@ -176,6 +182,11 @@ mod imp {
     /// # Safety
     /// Same contract as the real `protect_none`.
     pub unsafe fn protect_none(_p: *mut u8, _size: usize) {}
+
+    /// Test arena: the standard library's yield.
+    pub fn yield_now() {
+        std::thread::yield_now();
+    }
 
     /// Test arena clock.
     pub fn now_ms() -> u64 {
