@@ -78,6 +78,7 @@ pub mod list;
 pub mod os;
 pub mod page;
 pub mod page_queue;
+pub mod pool;
 pub mod segment;
 pub mod size_class;
 pub mod span;

@@ -9,7 +9,7 @@
 //!                    ^                                          |     ^
 //!                    +-------------(adopt: acquire)-------------+     |
 //!                                    scavenge: take all, release idle, push back
-//!                                    (adopters wait for taken heaps, see TAKERS)
+//!                                    (adopters wait for held heaps: crate::pool)
 //! ```
 //!
 //! Heaps are never unmapped, so a remote free can always push onto its owner's queue,
@@ -17,7 +17,6 @@
 
 use core::mem::size_of;
 use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::checks::{self, KeySource, GUARD_SIZE};
 use crate::dlist::List;
@@ -25,6 +24,7 @@ use crate::heap::{drain_remote, flush_outbox, Heap};
 use crate::list::{impl_link, AtomicStack};
 use crate::os;
 use crate::page_queue;
+use crate::pool::Pool;
 use crate::size_class::CLASS_COUNT;
 use crate::span;
 use crate::stats;
@@ -36,43 +36,22 @@ pub struct EveryHeap;
 impl_link!(Heap, all_next, EveryHeap);
 
 /// Heaps whose thread exited, waiting to be adopted or scavenged.
-static ABANDONED: AtomicStack<Heap> = AtomicStack::new();
+static ABANDONED: Pool<Heap> = Pool::new();
 /// Every heap ever created (push-only; heaps are never freed), for [`crate::stats()`].
 static ALL_HEAPS: AtomicStack<Heap, core::sync::atomic::AtomicPtr<Heap>, EveryHeap> =
     AtomicStack::new();
 
 const HEAP_MAP_SIZE: usize = (size_of::<Heap>() + 4095) & !4095;
 
-/// Threads holding abandoned heaps off the stack for a moment (an adopter's `take_one`,
-/// a scavenger's pass). An adopter that finds the stack empty while this is non-zero
-/// waits for those heaps to come back instead of creating one: otherwise threads that
-/// start together each see the stack taken by another and create heaps, more heaps make
-/// every take and scavenge longer, and the count snowballs (mimalloc-bench's mleak: 7,559
-/// heaps for 50,000 short threads, 10 at a time). A heuristic only: a miss costs a spare
-/// heap, never correctness.
-static TAKERS: AtomicUsize = AtomicUsize::new(0);
-
-/// Most yields an adopter spends waiting for taken heaps to come back before it creates
-/// one (bounds the wait if a taker is descheduled for long, or if the process forked while
-/// another thread held heaps, leaving the child's count stuck).
-const MAX_ADOPT_WAITS: usize = 64;
-
-/// A heap for a new thread: an abandoned one if available (adopted), else a new one.
+/// A heap for a new thread: an abandoned one if available (adopted; waiting for heaps a
+/// scavenger or another adopter holds for a moment, see [`crate::pool`]), else a new one.
 /// Null if the OS refuses memory.
 pub fn acquire() -> *mut Heap {
-    for _ in 0..=MAX_ADOPT_WAITS {
-        TAKERS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: heaps in the abandoned stack are live forever.
-        let h = unsafe { ABANDONED.take_one() };
-        TAKERS.fetch_sub(1, Ordering::SeqCst);
-        if !h.is_null() {
-            stats::RECLAIMED.add(1);
-            return h;
-        }
-        if TAKERS.load(Ordering::SeqCst) == 0 && ABANDONED.is_empty() {
-            break;
-        }
-        os::yield_now();
+    // SAFETY: heaps in the abandoned pool are live forever.
+    let h = unsafe { ABANDONED.take_one() };
+    if !h.is_null() {
+        stats::RECLAIMED.add(1);
+        return h;
     }
     create()
 }
@@ -148,9 +127,9 @@ pub fn scavenge(force: bool) {
     if ABANDONED.is_empty() {
         return;
     }
-    TAKERS.fetch_add(1, Ordering::SeqCst);
-    let first = ABANDONED.take_all();
-    // SAFETY: `take_all` made us the sole owner of the whole chain of (live) heaps; each
+    let held = ABANDONED.hold_all();
+    let first = held.first;
+    // SAFETY: `hold_all` made us the sole owner of the whole chain of (live) heaps; each
     // heap goes back to the stack exactly once.
     unsafe {
         let mut work: *mut Heap = ptr::null_mut();
@@ -182,7 +161,7 @@ pub fn scavenge(force: bool) {
             work = next;
         }
     }
-    TAKERS.fetch_sub(1, Ordering::SeqCst);
+    drop(held);
 }
 
 /// Sums the per-heap counters: (bytes in use, remote frees processed).

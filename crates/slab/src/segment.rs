@@ -26,15 +26,15 @@
 use core::mem::size_of;
 use core::ptr;
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::checks::{self, Seal, GUARD_PAGES, GUARD_SIZE};
 use crate::dlist::impl_list_node;
 use crate::heap::Heap;
 use crate::layout::{PAGE_SHIFT, PAGE_SIZE, SEGMENT_SIZE};
-use crate::list::AtomicStack;
 use crate::os;
 use crate::page::Page;
+use crate::pool::Pool;
 use crate::stats;
 
 /// Slots (64 KiB pages) per segment; slot 0 holds the metadata.
@@ -213,8 +213,15 @@ pub const CACHE_MAX: usize = 64;
 /// memory); older ones beyond these are unmapped.
 pub const CACHE_KEEP: usize = 16;
 
-/// Empty segments waiting for reuse (linked through `next`).
-static CACHE: AtomicStack<Segment> = AtomicStack::new();
+/// Empty segments waiting for reuse (linked through `next`). A thread needing a segment
+/// waits for segments another thread holds for a moment (see [`crate::pool`]): without
+/// that, threads that looked while [`cache_maintain`] held the cache mapped new segments
+/// and faulted them in (test-stress: 118 of 208 segments mapped while some were cached).
+static CACHE: Pool<Segment> = Pool::new();
+/// When [`cache_maintain`] next looks at the cache (ms, [`os::now_ms`]): each heap's purge
+/// calls it, and a pass holds the whole cache, so passes are spaced a quarter of the purge
+/// delay apart (ripe segments are handled that much late at most).
+static NEXT_MAINTAIN_MS: AtomicU64 = AtomicU64::new(0);
 /// Approximate number of cached segments.
 static CACHE_COUNT: AtomicUsize = AtomicUsize::new(0);
 
@@ -224,7 +231,8 @@ static CACHE_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// # Safety
 /// `owner` must be the caller's live heap (it is stored as the segment's owner).
 pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
-    // SAFETY: cached segments are mapped and unowned; `take_one` makes us their owner.
+    // SAFETY: cached segments are mapped and unowned; `take_one` makes us their owner
+    // (waiting for segments a maintenance pass holds).
     let seg = unsafe { CACHE.take_one() };
     if !seg.is_null() {
         CACHE_COUNT.fetch_sub(1, Ordering::Relaxed);
@@ -340,13 +348,20 @@ pub fn cache_maintain(delay: u64, flush: bool) {
     if CACHE.is_empty() {
         return;
     }
-    let first = CACHE.take_all();
     let now = os::now_ms();
+    if !flush && delay != 0 {
+        if now < NEXT_MAINTAIN_MS.load(Ordering::Relaxed) {
+            return;
+        }
+        NEXT_MAINTAIN_MS.store(now + delay / 4, Ordering::Relaxed);
+    }
+    let held = CACHE.hold_all();
+    let first = held.first;
     let mut keep_first: *mut Segment = ptr::null_mut();
     let mut keep_last: *mut Segment = ptr::null_mut();
     let mut kept = 0;
     let mut seg = first;
-    // SAFETY: `take_all` made us the owner of the chain of cached (empty) segments; the
+    // SAFETY: `hold_all` made us the owner of the chain of cached (empty) segments; the
     // kept ones are relinked in their order (most recently cached first).
     unsafe {
         while !seg.is_null() {
@@ -374,6 +389,7 @@ pub fn cache_maintain(delay: u64, flush: bool) {
             CACHE.push_chain(keep_first, keep_last);
         }
     }
+    drop(held);
 }
 
 #[cfg(test)]
