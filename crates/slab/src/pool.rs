@@ -162,15 +162,10 @@ mod tests {
     fn takers_and_holders_lose_and_duplicate_nothing() {
         const NODES: usize = 8;
         const ROUNDS: usize = if cfg!(miri) { 20 } else { 2000 };
-        struct Shared(Pool<Node>);
-        // SAFETY: the pool only holds pointers to boxes the test owns.
-        unsafe impl Sync for Shared {}
-        // SAFETY: as above.
-        unsafe impl Send for Shared {}
-        let pool = Arc::new(Shared(Pool::new()));
+        let pool: Arc<Pool<Node>> = Arc::new(Pool::new());
         for _ in 0..NODES {
             // SAFETY: fresh live nodes.
-            unsafe { pool.0.push(node()) };
+            unsafe { pool.push(node()) };
         }
         let takers: Vec<_> = (0..2)
             .map(|_| {
@@ -180,9 +175,9 @@ mod tests {
                         // SAFETY: nodes stay live while in the pool; each taken node
                         // goes back once.
                         unsafe {
-                            let n = pool.0.take_one();
+                            let n = pool.take_one();
                             if !n.is_null() {
-                                pool.0.push(n);
+                                pool.push(n);
                             }
                         }
                     }
@@ -190,13 +185,13 @@ mod tests {
             })
             .collect();
         for _ in 0..ROUNDS {
-            let held = pool.0.hold_all();
+            let held = pool.hold_all();
             let mut n = held.first;
             while !n.is_null() {
                 // SAFETY: the held chain is ours; each node goes back once.
                 unsafe {
                     let next = (*n).next;
-                    pool.0.push(n);
+                    pool.push(n);
                     n = next;
                 }
             }
@@ -205,7 +200,7 @@ mod tests {
             t.join().unwrap();
         }
         let mut seen = 0;
-        let held = pool.0.hold_all();
+        let held = pool.hold_all();
         let mut n = held.first;
         while !n.is_null() {
             // SAFETY: every node is a box of this test, now owned here.
