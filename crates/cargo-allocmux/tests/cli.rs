@@ -294,6 +294,31 @@ fn preload_runs_any_program_under_each_library() {
             _ => assert!(active.contains("no allocmux library"), "{active}"),
         }
     }
+    // coreutils close stderr in an atexit handler, before the library's exit
+    // line; the line must still arrive (it goes to a copy taken at load).
+    let input = dir.path().join("lines.txt");
+    std::fs::write(&input, "b\na\nc\n").unwrap();
+    let sorted = dir.path().join("sorted");
+    let o = Command::new(env!("CARGO_BIN_EXE_cargo-allocmux"))
+        .args(["allocmux", "compare", "--preload", "--backends", "slab"])
+        .args(["--reps", "1", "--out", sorted.to_str().unwrap()])
+        .args(["--", "sort", input.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", shared_target().join("cache"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
+    let r = results(&sorted);
+    let slab = run_of(&r, "slab");
+    assert_eq!(slab["status"], "ok", "{slab}");
+    assert!(
+        slab["active"]
+            .as_str()
+            .unwrap()
+            .starts_with("allocmux-preload: backend=slab "),
+        "{slab}"
+    );
     let o = allocmux(
         dir.path(),
         &["compare", "--preload", "--", "no-such-program-anywhere"],

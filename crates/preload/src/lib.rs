@@ -36,7 +36,9 @@
 //! * **Proof of use**: with `ALLOCMUX_PRELOAD_BANNER=1` in the environment, the library
 //!   writes one line to stderr at exit, `allocmux-preload: backend=<name> pid=<pid>
 //!   served=<yes|no>` (`served`: this process called its allocation functions), with
-//!   `write(2)` from a `.fini_array` function (no allocation).
+//!   `write(2)` from a `.fini_array` function (no allocation), to a copy of stderr
+//!   taken at load (programs such as coreutils close stderr before the library's
+//!   finaliser runs).
 //!   `allocmux_preload_active` is an exported marker symbol (returns 1).
 //!
 //! Nothing here panics or unwinds (every function is `extern "C"` and panic-free),
