@@ -16,7 +16,7 @@
 //!   that is not null or inside its span aborts ([`decode_link`]).
 //! * **Double frees**: a freed block carries a keyed cookie in its second word (hence
 //!   [`MIN_BLOCK`] = 16), cleared on allocation ([`mark_allocated`], [`check_local_free`],
-//!   [`check_remote_free`]).
+//!   [`check_remote_free`], [`check_drained`]).
 //! * **Pointers that do not start a block**: a multiply by a per-page constant
 //!   ([`check_block_start`]); inside a large object ([`check_large_start`]).
 //! * **Foreign pointers**: a registry of the allocator's 4 MiB regions, consulted before
@@ -38,9 +38,10 @@ use hardened as imp;
 use plain as imp;
 
 pub use imp::{
-    check_block_start, check_free, check_has_owner, check_large_start, check_local_free,
-    check_remote_free, decode_link, decode_remote_link, encode_link, encode_remote_link,
-    guard_range, mark_allocated, mark_cached, register, unregister, KeySource, PageGuard, Seal,
+    check_block_start, check_drained, check_free, check_has_owner, check_large_start,
+    check_local_free, check_remote_free, decode_link, decode_remote_link, encode_link,
+    encode_remote_link, guard_range, mark_allocated, mark_cached, register, unregister, KeySource,
+    PageGuard, Seal,
 };
 
 /// Whether this is the hardened build (feature `hardened`).

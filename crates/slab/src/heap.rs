@@ -364,6 +364,7 @@ pub unsafe fn drain_remote(heap: *mut Heap) {
             debug_assert_eq!((*seg).owner, heap);
             let page = segment::page_of(seg, b as *const u8);
             page::check_block_start(page, b as *const u8);
+            checks::check_drained(b as *const u8);
             free_local(heap, page, b as *mut u8);
             n += 1;
             b = next;

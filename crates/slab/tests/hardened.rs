@@ -40,6 +40,30 @@ fn misuse(case: &str) {
                 }
                 allocmux_slab::collect();
             }
+            "double_free_remote_then_local" => {
+                // Another thread frees the block; the owner frees it too before it has
+                // drained the first free: caught at the owner's free.
+                let p = a.alloc(layout(100)) as usize;
+                std::thread::spawn(move || a.dealloc(p as *mut u8, layout(100)))
+                    .join()
+                    .unwrap();
+                a.dealloc(p as *mut u8, layout(100));
+            }
+            "double_free_remote_race" => {
+                // Two threads free the block at the same time and both pass their own
+                // check (the second read the cookie word before the first wrote it;
+                // clearing the word stands in for that): the owner catches the second
+                // copy when it drains them.
+                let p = a.alloc(layout(100)) as usize;
+                std::thread::spawn(move || a.dealloc(p as *mut u8, layout(100)))
+                    .join()
+                    .unwrap();
+                (p as *mut usize).add(1).write(0);
+                std::thread::spawn(move || a.dealloc(p as *mut u8, layout(100)))
+                    .join()
+                    .unwrap();
+                allocmux_slab::collect();
+            }
             "double_free_large" => {
                 let p = a.alloc(layout(3 << 20));
                 a.dealloc(p, layout(3 << 20));
@@ -147,6 +171,24 @@ fn remote_double_free_aborts() {
     expect_abort(
         "remote_double_free_aborts",
         "double_free_remote",
+        "double free detected",
+    );
+}
+
+#[test]
+fn remote_then_local_double_free_aborts() {
+    expect_abort(
+        "remote_then_local_double_free_aborts",
+        "double_free_remote_then_local",
+        "double free detected",
+    );
+}
+
+#[test]
+fn racing_remote_double_free_aborts_at_the_drain() {
+    expect_abort(
+        "racing_remote_double_free_aborts_at_the_drain",
+        "double_free_remote_race",
         "double free detected",
     );
 }

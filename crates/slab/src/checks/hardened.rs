@@ -7,9 +7,14 @@
 //!   be null or a block inside the same span; anything else means a freed block was
 //!   overwritten → abort.
 //! * **Double-free cookie**: a freed block's second word holds its address under a
-//!   secret process-wide key; allocation clears it. A free that finds the cookie already
-//!   there is a double free → abort. Remote frees set it with an atomic swap, so two
-//!   threads freeing one block cannot both pass.
+//!   secret process-wide key; allocation clears it. A free that finds a cookie already
+//!   there is a double free → abort. A remote free sets a second form of the cookie (the
+//!   remote one) with a plain load and store, not an atomic swap (the swap cost xmalloc
+//!   13–17 %); the owner checks for that form when it drains the block and turns it into
+//!   the local one. So two threads freeing one block at the same time both pass their own
+//!   check, but the second copy fails at the drain; only a freer that stalls between its
+//!   check and its store while the other's copy is drained escapes (see
+//!   [`check_drained`]).
 //! * **Start of block**: a freed small pointer must lie in its span's carved blocks and a
 //!   whole number of blocks from the span start (a multiply by a per-page constant, no
 //!   division). The owner checks local frees at once and remote frees when it drains
@@ -231,6 +236,19 @@ fn cookie(p: *const u8) -> usize {
     p as usize ^ FREE_KEY.load(Ordering::Relaxed)
 }
 
+/// The cookie of a block freed by a thread other than its owner and not yet drained:
+/// the local cookie with its lowest bit flipped, so one test finds either form.
+#[inline(always)]
+fn remote_cookie(p: *const u8) -> usize {
+    cookie(p) ^ 1
+}
+
+/// Whether `word`, the second word of block `p`, is either form of `p`'s free cookie.
+#[inline(always)]
+fn is_freed(word: usize, p: *const u8) -> bool {
+    word ^ cookie(p) < 2
+}
+
 /// The second word of block `p` (blocks are at least 16 bytes in this build).
 #[inline(always)]
 fn cookie_word(p: *const u8) -> *mut usize {
@@ -260,7 +278,8 @@ pub unsafe fn mark_allocated(block: *mut u8) {
 }
 
 /// The owner's check of a local free: `p` must start a block of its span and must not
-/// carry the free cookie already (a double free); then the cookie is set.
+/// carry either form of the free cookie already (a double free, or a free of a block
+/// another thread freed and the owner has not drained yet); then the cookie is set.
 ///
 /// # Safety
 /// `guard` and `span_start` must describe the caller's own live span that `p` points into.
@@ -271,7 +290,7 @@ pub unsafe fn check_local_free(guard: &PageGuard, span_start: *const u8, p: *con
     let c = cookie(p);
     // SAFETY: after the start check, `p` is a block (of two words at least) of the span.
     unsafe {
-        if *w == c {
+        if is_freed(*w, p) {
             double_free(p);
         }
         *w = c;
@@ -292,10 +311,10 @@ pub fn check_has_owner(p: *const u8, has_owner: bool) {
 }
 
 /// The checks of a remote free of small block `p` (`small`: its header is a small
-/// segment's): it must lie outside the metadata slot and carry no free cookie, which is
-/// set with an atomic swap so two threads freeing the same block cannot both pass.
-/// Whether it starts a block is checked by the owner when it drains its remote frees:
-/// reading the page header here would pull a cache line the owner writes all the time.
+/// segment's): it must lie outside the metadata slot and carry no free cookie; then it
+/// gets the remote cookie, which the owner checks in [`check_drained`]. Whether it
+/// starts a block is checked by the owner when it drains its remote frees: reading the
+/// page header here would pull a cache line the owner writes all the time.
 ///
 /// # Safety
 /// `p` must have passed [`check_free`] and [`check_has_owner`].
@@ -307,12 +326,34 @@ pub unsafe fn check_remote_free(p: *const u8, small: bool) {
     if (p as usize & (SEGMENT_SIZE - 1)) < PAGE_SIZE {
         fatal("free of an invalid pointer (segment metadata)", p);
     }
-    let c = cookie(p);
     // SAFETY: `p` lies in a span of a registered, owned small segment, so its first two
-    // words are mapped; the cookie word is only ever accessed atomically while free.
-    if unsafe { AtomicUsize::from_ptr(cookie_word(p)) }.swap(c, Ordering::Relaxed) == c {
+    // words are mapped; a racing double free may touch the word from another thread, so
+    // it is accessed atomically here and in `check_drained`.
+    let w = unsafe { AtomicUsize::from_ptr(cookie_word(p)) };
+    if is_freed(w.load(Ordering::Relaxed), p) {
         double_free(p);
     }
+    w.store(remote_cookie(p), Ordering::Relaxed);
+}
+
+/// The owner's check of a block another thread freed, as it drains it: the block must
+/// carry the remote cookie, which becomes the local one. A block two threads freed at
+/// the same time reaches the owner twice; the second copy finds the local cookie (or
+/// none, if the first was allocated again meanwhile) and aborts. What escapes: a freer
+/// that stalls between its check and its store in [`check_remote_free`] while the
+/// other freer's copy is pushed and drained — a window of two instructions, where the
+/// atomic swap this replaced had none.
+///
+/// # Safety
+/// `p` must be a block of a span of the caller's heap, taken from its remote queue.
+#[inline(always)]
+pub unsafe fn check_drained(p: *const u8) {
+    // SAFETY: per the contract the block's first two words are mapped.
+    let w = unsafe { AtomicUsize::from_ptr(cookie_word(p)) };
+    if w.load(Ordering::Relaxed) != remote_cookie(p) {
+        double_free(p);
+    }
+    w.store(cookie(p), Ordering::Relaxed);
 }
 
 /// The check of a large object's free: `p` must be the object's start `object`.

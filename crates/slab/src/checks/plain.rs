@@ -109,6 +109,13 @@ pub fn check_has_owner(_p: *const u8, _has_owner: bool) {}
 pub unsafe fn check_remote_free(_p: *const u8, _small: bool) {}
 
 /// No check.
+///
+/// # Safety
+/// None (the hardened build requires `p` to be a block its owner is draining).
+#[inline(always)]
+pub unsafe fn check_drained(_p: *const u8) {}
+
+/// No check.
 #[inline(always)]
 pub fn check_large_start(_p: *const u8, _object: *const u8) {}
 
