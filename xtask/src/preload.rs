@@ -2,8 +2,9 @@
 //! release) and runs real programs with each preloaded (`LD_PRELOAD`), comparing each
 //! program's output with a plain run: `python3` on `crates/preload/tests/preload/
 //! exercise.py` (dicts, strings, threads), `git` on a scratch repository (init, add many
-//! files, commit, log, gc, fsck) and the multithreaded system-allocator Rust example
-//! `mt_system`.
+//! files, commit, log, gc, fsck), coreutils' `sort` (which closes stderr in its exit
+//! handler, before the library's exit line) and the multithreaded system-allocator Rust
+//! example `mt_system`.
 //!
 //! Proof that a preloaded run used the library: its exit line
 //! (`ALLOCMUX_PRELOAD_BANNER=1` → `allocmux-preload: backend=<name> pid=<pid>
@@ -219,7 +220,7 @@ fn git_scenario(dir: &Path, files: usize, lib: Option<Lib<'_>>) -> std::io::Resu
 }
 
 fn check_git(lib: Lib<'_>, files: usize) -> std::io::Result<Verdict> {
-    let base = tempfile_dir()?;
+    let base = scratch_dir("git")?;
     let plain = git_scenario(&base.join("plain"), files, None)?;
     let pre = git_scenario(&base.join("preloaded"), files, Some(lib))?;
     let _ = std::fs::remove_dir_all(&base);
@@ -257,13 +258,33 @@ fn python() -> std::io::Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
-/// A scratch directory for the git scenario, below the target directory.
-fn tempfile_dir() -> std::io::Result<PathBuf> {
+/// A scratch directory for scenario `what`, below the target directory.
+fn scratch_dir(what: &str) -> std::io::Result<PathBuf> {
     let dir = crate::paths()
         .target_dir
-        .join(format!("preload-check-git-{}", std::process::id()));
+        .join(format!("preload-check-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// `sort -n` over 200,000 numbers in a scrambled order. coreutils close stdout and
+/// stderr in an `atexit` handler, which runs before the library's finaliser: the exit
+/// line must arrive anyway (the library writes it to a copy of stderr).
+fn check_sort(name: &str, lib: Lib<'_>) -> std::io::Result<Verdict> {
+    let dir = scratch_dir("sort")?;
+    let input = dir.join("numbers.txt");
+    // Multiplying by an odd constant modulo 2^20 visits every residue once.
+    let numbers: String = (0..200_000u64)
+        .map(|i| format!("{}\n", (i * 0x9e37_79b9) % (1 << 20)))
+        .collect();
+    std::fs::write(&input, numbers)?;
+    let verdict = check_program(name, lib, |_| {
+        let mut c = Command::new("sort");
+        c.arg("-n").arg(&input);
+        Ok(c)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    verdict
 }
 
 /// Builds every chosen backend's library and the example, runs the programs
@@ -326,6 +347,7 @@ pub fn run_check(args: &PreloadArgs) -> Result<ExitCode, String> {
         let mut git = check_git(lib, args.git_files).map_err(io)?;
         git.name = tag(&git.name);
         verdicts.push(git);
+        verdicts.push(check_sort(&tag("sort (coreutils)"), lib).map_err(io)?);
         verdicts.push(
             check_program(&tag("mt_system (Rust, System allocator)"), lib, |_| {
                 Ok(Command::new(&example))
