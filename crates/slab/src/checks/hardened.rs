@@ -236,17 +236,19 @@ fn cookie(p: *const u8) -> usize {
     p as usize ^ FREE_KEY.load(Ordering::Relaxed)
 }
 
-/// The cookie of a block freed by a thread other than its owner and not yet drained:
-/// the local cookie with its lowest bit flipped, so one test finds either form.
+/// The cookie of a block freed by a thread other than its owner and not yet drained,
+/// from its local cookie `local`: the lowest bit flipped, so one test finds either form.
 #[inline(always)]
-fn remote_cookie(p: *const u8) -> usize {
-    cookie(p) ^ 1
+fn remote_cookie(local: usize) -> usize {
+    local ^ 1
 }
 
-/// Whether `word`, the second word of block `p`, is either form of `p`'s free cookie.
+/// Whether `word`, the second word of a block whose local cookie is `local`, is either
+/// form of the free cookie (the caller passes the cookie it computed already: the key
+/// is an atomic, and two relaxed loads of it are not merged into one).
 #[inline(always)]
-fn is_freed(word: usize, p: *const u8) -> bool {
-    word ^ cookie(p) < 2
+fn is_freed(word: usize, local: usize) -> bool {
+    word ^ local < 2
 }
 
 /// The second word of block `p` (blocks are at least 16 bytes in this build).
@@ -290,7 +292,7 @@ pub unsafe fn check_local_free(guard: &PageGuard, span_start: *const u8, p: *con
     let c = cookie(p);
     // SAFETY: after the start check, `p` is a block (of two words at least) of the span.
     unsafe {
-        if is_freed(*w, p) {
+        if is_freed(*w, c) {
             double_free(p);
         }
         *w = c;
@@ -330,10 +332,11 @@ pub unsafe fn check_remote_free(p: *const u8, small: bool) {
     // words are mapped; a racing double free may touch the word from another thread, so
     // it is accessed atomically here and in `check_drained`.
     let w = unsafe { AtomicUsize::from_ptr(cookie_word(p)) };
-    if is_freed(w.load(Ordering::Relaxed), p) {
+    let c = cookie(p);
+    if is_freed(w.load(Ordering::Relaxed), c) {
         double_free(p);
     }
-    w.store(remote_cookie(p), Ordering::Relaxed);
+    w.store(remote_cookie(c), Ordering::Relaxed);
 }
 
 /// The owner's check of a block another thread freed, as it drains it: the block must
@@ -350,10 +353,11 @@ pub unsafe fn check_remote_free(p: *const u8, small: bool) {
 pub unsafe fn check_drained(p: *const u8) {
     // SAFETY: per the contract the block's first two words are mapped.
     let w = unsafe { AtomicUsize::from_ptr(cookie_word(p)) };
-    if w.load(Ordering::Relaxed) != remote_cookie(p) {
+    let c = cookie(p);
+    if w.load(Ordering::Relaxed) != remote_cookie(c) {
         double_free(p);
     }
-    w.store(cookie(p), Ordering::Relaxed);
+    w.store(c, Ordering::Relaxed);
 }
 
 /// The check of a large object's free: `p` must be the object's start `object`.
