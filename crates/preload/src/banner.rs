@@ -9,10 +9,10 @@
 //! descriptor 2 at exit: many programs close their standard streams in an
 //! `atexit` handler (every GNU coreutils program does, to report write errors),
 //! which runs before the library's finaliser, so a line written to descriptor 2
-//! then would be lost. The copy is close-on-exec and sits at the highest
-//! descriptor number below `min(RLIMIT_NOFILE, 1024)` (the lowest free one
-//! above 2 if that is taken), so it does not shift the numbers a program's own
-//! `open` calls get; it is taken only when the banner is on.
+//! then would be lost. The copy is close-on-exec and sits at descriptor
+//! `min(RLIMIT_NOFILE, 1024) - 1` (or the first free one above it; failing that,
+//! the lowest free one above 2), so it does not shift the numbers a program's
+//! own `open` calls get; it is taken only when the banner is on.
 
 use core::ffi::c_int;
 use core::fmt::Write as _;
@@ -33,9 +33,9 @@ pub fn note_use() {
 /// The copy of stderr the exit line goes to; -1 while the banner is off.
 static BANNER_FD: AtomicI32 = AtomicI32::new(-1);
 
-/// The highest descriptor number the copy of stderr may take: below the
-/// process's soft descriptor limit, and below 1024 so the kernel's descriptor
-/// table does not grow for it when the limit is large.
+/// Where the copy of stderr is placed: the last descriptor below the process's
+/// soft descriptor limit, but below 1024 so the kernel's descriptor table does
+/// not grow for it when the limit is large.
 fn high_descriptor() -> c_int {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
