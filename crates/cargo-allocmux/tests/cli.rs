@@ -98,6 +98,24 @@ fn compare(dir: &Path, out: &Path, args: &[&str]) -> Output {
     allocmux(dir, &all)
 }
 
+/// `compare --preload --out OUT ARGS` in `dir`; the libraries are built in a cache
+/// of the test's own, not the user's.
+fn compare_preload(dir: &Path, out: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-allocmux"))
+        .args([
+            "allocmux",
+            "compare",
+            "--preload",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("XDG_CACHE_HOME", shared_target().join("cache"))
+        .output()
+        .unwrap()
+}
+
 /// The run of `backend` in a results file (the first, when there are several).
 fn run_of(r: &serde_json::Value, backend: &str) -> serde_json::Value {
     r["runs"]
@@ -259,23 +277,21 @@ fn preload_runs_any_program_under_each_library() {
     let out = dir.path().join("report");
     let script =
         "import json; d = {str(i): [i] * 50 for i in range(20000)}; print(len(json.dumps(d)))";
-    let o = Command::new(env!("CARGO_BIN_EXE_cargo-allocmux"))
-        .args([
-            "allocmux",
-            "compare",
-            "--preload",
+    let o = compare_preload(
+        dir.path(),
+        &out,
+        &[
             "--backends",
             "slab",
             "--reps",
             "2",
-        ])
-        .args(["--check-output", "--out", out.to_str().unwrap()])
-        .args(["--", "python3", "-c", script])
-        .current_dir(dir.path())
-        // The libraries are built in a cache of the test's own, not the user's.
-        .env("XDG_CACHE_HOME", shared_target().join("cache"))
-        .output()
-        .unwrap();
+            "--check-output",
+            "--",
+            "python3",
+            "-c",
+            script,
+        ],
+    );
     let (stdout, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
@@ -299,14 +315,19 @@ fn preload_runs_any_program_under_each_library() {
     let input = dir.path().join("lines.txt");
     std::fs::write(&input, "b\na\nc\n").unwrap();
     let sorted = dir.path().join("sorted");
-    let o = Command::new(env!("CARGO_BIN_EXE_cargo-allocmux"))
-        .args(["allocmux", "compare", "--preload", "--backends", "slab"])
-        .args(["--reps", "1", "--out", sorted.to_str().unwrap()])
-        .args(["--", "sort", input.to_str().unwrap()])
-        .current_dir(dir.path())
-        .env("XDG_CACHE_HOME", shared_target().join("cache"))
-        .output()
-        .unwrap();
+    let o = compare_preload(
+        dir.path(),
+        &sorted,
+        &[
+            "--backends",
+            "slab",
+            "--reps",
+            "1",
+            "--",
+            "sort",
+            input.to_str().unwrap(),
+        ],
+    );
     let (stdout, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
     let r = results(&sorted);
