@@ -6,6 +6,14 @@
 //!        [n ^ COOKIE][(n-1) ^ COOKIE] … [1 ^ COOKIE]     (8-byte aligned)
 //! ```
 //! The first word gives the length back, so a handle is one pointer.
+//!
+//! The write and check loops are functions of their own that are never inlined, so they
+//! compile to the same code in every backend's runner. Inlined, the check loop's
+//! register allocation depended on whether the allocator's free was inlined next to
+//! it: with a free that is a call (the C allocators, the hardened slab) the loop kept
+//! three stores per word that the plain slab's runner did not have — a quarter of
+//! mstress's instructions (cachegrind, quick: 665 M under mimalloc against 531 M under
+//! the slab, 122 M of the difference in this loop).
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::{self, NonNull};
@@ -33,10 +41,8 @@ impl Items {
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc(l) }.cast::<u64>();
         let p = NonNull::new(raw).unwrap_or_else(|| handle_alloc_error(l));
-        for i in 0..words {
-            // SAFETY: `i < words`, inside the allocation.
-            unsafe { p.as_ptr().add(i).write((words - i) as u64 ^ COOKIE) };
-        }
+        // SAFETY: the allocation holds `words` words.
+        unsafe { fill(p.as_ptr(), words) };
         Items(p)
     }
 
@@ -64,15 +70,40 @@ impl Items {
 impl Drop for Items {
     fn drop(&mut self) {
         let p = self.0.as_ptr();
-        // SAFETY: the first word was written in `new` and holds the length
-        // (xor the cookie); every word below it was written there too.
-        let words = (unsafe { p.read() } ^ COOKIE) as usize;
-        for i in 0..words {
-            // SAFETY: `i < words`, inside the allocation.
-            let w = unsafe { p.add(i).read() };
-            assert_eq!(w ^ COOKIE, (words - i) as u64, "memory corruption at {i}");
-        }
+        // SAFETY: the object was written by `fill` in `new`.
+        let words = unsafe { verify(p) };
         // SAFETY: allocated in `new` with this layout, freed once, here.
         unsafe { dealloc(p.cast(), layout(words)) };
     }
+}
+
+/// Writes the check value of each of the `words` words at `p` (never inlined, see the
+/// module header).
+///
+/// # Safety
+/// `p` must be valid for writing `words` words.
+#[inline(never)]
+unsafe fn fill(p: *mut u64, words: usize) {
+    for i in 0..words {
+        // SAFETY: `i < words`, inside the allocation (caller contract).
+        unsafe { p.add(i).write((words - i) as u64 ^ COOKIE) };
+    }
+}
+
+/// Checks every word of the object at `p` and returns its length in words (never
+/// inlined, see the module header). Panics on a word that does not hold its value.
+///
+/// # Safety
+/// `p` must point to an object written by [`fill`] and still owned by the caller.
+#[inline(never)]
+unsafe fn verify(p: *const u64) -> usize {
+    // SAFETY: the first word holds the length (xor the cookie); every word below it
+    // was written by `fill` too.
+    let words = (unsafe { p.read() } ^ COOKIE) as usize;
+    for i in 0..words {
+        // SAFETY: `i < words`, inside the allocation.
+        let w = unsafe { p.add(i).read() };
+        assert_eq!(w ^ COOKIE, (words - i) as u64, "memory corruption at {i}");
+    }
+    words
 }
