@@ -82,11 +82,17 @@ fn fixture(with_facade: bool) -> TempDir {
 
 /// Runs `cargo-allocmux allocmux ARGS` in `dir`, as Cargo would.
 fn allocmux(dir: &Path, args: &[&str]) -> Output {
+    allocmux_with_env(dir, args, "CARGO_TARGET_DIR", shared_target())
+}
+
+/// [`allocmux`] with `key=value` in the environment instead of the shared target
+/// directory.
+fn allocmux_with_env(dir: &Path, args: &[&str], key: &str, value: PathBuf) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-allocmux"))
         .arg("allocmux")
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", shared_target())
+        .env(key, value)
         .output()
         .unwrap()
 }
@@ -101,19 +107,9 @@ fn compare(dir: &Path, out: &Path, args: &[&str]) -> Output {
 /// `compare --preload --out OUT ARGS` in `dir`; the libraries are built in a cache
 /// of the test's own, not the user's.
 fn compare_preload(dir: &Path, out: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-allocmux"))
-        .args([
-            "allocmux",
-            "compare",
-            "--preload",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("XDG_CACHE_HOME", shared_target().join("cache"))
-        .output()
-        .unwrap()
+    let mut all = vec!["compare", "--preload", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    allocmux_with_env(dir, &all, "XDG_CACHE_HOME", shared_target().join("cache"))
 }
 
 /// The run of `backend` in a results file (the first, when there are several).
