@@ -1,9 +1,11 @@
 //! `cargo xtask`: the project's only script. Parses the command line and hands
 //! each task to its module: the project's own tasks live here (`test`,
-//! `bench-micro`, `preload-check`); the measuring engine (`bench-matrix`,
+//! `bench-micro`, `preload-check`, `workload-codegen`); the measuring engine (`bench-matrix`,
 //! `merge`, `bench-gate`) is the `allocmux-harness` library, which `cargo
 //! allocmux` shares.
 
+mod cachegrind;
+mod codegen;
 mod micro;
 mod preload;
 mod test;
@@ -54,6 +56,8 @@ enum Task {
     Merge(merge::MergeArgs),
     /// Build liballocmux_slab.so and run real programs with it preloaded (LD_PRELOAD).
     PreloadCheck(preload::PreloadArgs),
+    /// Check under cachegrind that every backend's runner spends the same instructions on workload code.
+    WorkloadCodegen(codegen::CodegenArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Task::BenchMicro(args) => micro::run(args),
         Task::BenchGate(args) => gate::run(args, &paths()),
         Task::PreloadCheck(args) => preload::run_check(args),
+        Task::WorkloadCodegen(args) => codegen::run(args, &paths()),
     };
     match result {
         Ok(code) => code,

@@ -79,3 +79,16 @@ pub fn last_line(text: &str) -> &str {
         .unwrap_or("")
         .trim()
 }
+
+/// Checks that valgrind is installed; if not, the error says that `needed_by`
+/// (`the instructions method`, `cargo xtask workload-codegen`) needs it and
+/// how to install it.
+pub fn require_valgrind(needed_by: &str) -> Result<(), String> {
+    match Command::new("valgrind").arg("--version").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err(format!(
+            "valgrind is not installed, and {needed_by} needs it: install it with \
+             `apt-get install valgrind` (Debian/Ubuntu) or `dnf install valgrind`"
+        )),
+    }
+}

@@ -38,14 +38,6 @@ impl Probe {
     }
 }
 
-/// Checks that valgrind is installed, with the install hint if not.
-pub fn require_valgrind() -> Result<(), String> {
-    match Command::new("valgrind").arg("--version").output() {
-        Ok(o) if o.status.success() => Ok(()),
-        _ => Err("valgrind is not installed, and the instructions method needs it: install it with `apt-get install valgrind` (Debian/Ubuntu) or `dnf install valgrind`".into()),
-    }
-}
-
 /// The function whose instructions are counted for registry workloads (see
 /// `allocmux_workloads::run_workload`).
 pub const COUNTED_FUNCTION: &str = "*run_workload*";

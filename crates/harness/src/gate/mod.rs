@@ -104,7 +104,7 @@ pub fn run(args: &GateArgs, paths: &Paths) -> Result<ExitCode, String> {
         }
     }
     if cells.iter().any(|c| c.method == Method::Instructions) {
-        measure::require_valgrind()?;
+        crate::cmd::require_valgrind("the instructions method")?;
     }
     let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
     let base_sha = match (&baseline, &args.base) {

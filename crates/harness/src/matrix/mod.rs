@@ -7,7 +7,7 @@ mod exec;
 pub mod plan;
 mod runners;
 
-pub use runners::runner_features;
+pub use runners::{build_runner, runner_features, runner_path};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
