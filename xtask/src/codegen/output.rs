@@ -55,6 +55,12 @@ impl Csv {
     }
 }
 
+/// Fewest counted instructions a row needs to be compared: below it the
+/// workload's work is nearly all in `core`/`std` or libc code, which is not
+/// counted (cache-scratch, cache-thrash and malloc-large count a few thousand),
+/// and a few instructions of start-up code would make a large spread.
+pub(super) const MIN_COUNTED: u64 = 1_000_000;
+
 /// The spread of `counts` in percent: max ÷ min − 1; `None` for fewer than
 /// two counts or a zero.
 fn spread_pct(counts: &[u64]) -> Option<f64> {
@@ -73,22 +79,27 @@ struct Verdict {
     spread: Option<f64>,
     /// Whether that spread is over the tolerance.
     over: bool,
+    /// Whether the smallest count is under [`MIN_COUNTED`] (never `over` then).
+    too_few: bool,
     /// Whether a run failed.
     failed: bool,
 }
 
 /// The verdict on one row of counts (`None` for a failed run). A row is over
 /// when max − min > tolerance % of min, compared without the rounding of a
-/// quotient, so a spread of exactly the tolerance passes.
+/// quotient, so a spread of exactly the tolerance passes. A row whose
+/// smallest count is under [`MIN_COUNTED`] is too small to judge.
 fn verdict(row: &[Option<u64>], tolerance: f64) -> Verdict {
     let counts: Vec<u64> = row.iter().flatten().copied().collect();
+    let too_few = counts.iter().min().is_some_and(|&min| min < MIN_COUNTED);
     let over = match (counts.iter().min(), counts.iter().max()) {
-        (Some(&min), Some(&max)) => (max - min) as f64 * 100.0 > tolerance * min as f64,
+        (Some(&min), Some(&max)) if !too_few => (max - min) as f64 * 100.0 > tolerance * min as f64,
         _ => false,
     };
     Verdict {
         spread: spread_pct(&counts),
         over,
+        too_few,
         failed: counts.len() < row.len(),
     }
 }
@@ -166,6 +177,8 @@ impl<'a> Table<'a> {
             s.push_str(&format!("  {spread:>8}"));
             let marks: Vec<String> = [
                 v.over.then(|| format!("over {} %", self.tolerance)),
+                v.too_few
+                    .then(|| "too few counted to compare (< 1 M)".to_owned()),
                 v.failed.then(|| "a run failed".to_owned()),
             ]
             .into_iter()
@@ -188,9 +201,15 @@ impl<'a> Table<'a> {
     /// and the failed runs per backend.
     pub(super) fn closing_line(&self) -> String {
         let n = self.names.len();
+        let too_few = self.verdicts.iter().filter(|v| v.too_few).count();
         if self.passed() {
+            let skipped = if too_few > 0 {
+                format!(" ({too_few} with too few counted instructions to compare)")
+            } else {
+                String::new()
+            };
             return format!(
-                "PASS: all {n} workloads spend the same instructions on their own code within {} % across {} backends (exit 0)",
+                "PASS: all {n} workloads spend the same instructions on their own code within {} % across {} backends{skipped} (exit 0)",
                 self.tolerance,
                 self.backends.len()
             );
@@ -251,6 +270,8 @@ mod tests {
         let v = verdict(&[a, None], 1.0);
         assert_eq!((v.spread, v.over, v.failed), (None, false, true));
         assert_eq!(spread_pct(&[7, 7]), Some(0.0));
+        let v = verdict(&[Some(1_475), Some(1_550)], 1.0);
+        assert!(v.too_few && !v.over && !v.failed, "{v:?}");
         assert_eq!(millions(141_234_567), "141.23");
         assert_eq!(millions(1_475), "0.0015");
     }
