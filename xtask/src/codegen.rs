@@ -4,21 +4,26 @@
 //! Each runner is a separate LTO build, so LLVM may compile a workload's own
 //! loops differently around an inlined allocator (the plain slab's `free` is
 //! inlined, a C allocator's is a call), and the workload then does a
-//! different amount of its own work per backend: the comparison is unfair.
+//! different amount of its own work per backend (part of that is real: a Rust
+//! program gets the same effect from an inlinable allocator; a flagged row is a
+//! place to look).
 //! This task builds the release runner of every chosen backend (the matrix's
 //! own build), runs each workload once per runner under cachegrind (quick
 //! parameters, one thread: valgrind serialises threads, so a threaded run's
 //! counts would depend on scheduling; no idle phase), and sums the
 //! instructions on lines of files under `crates/workloads/` (release builds
 //! carry line tables, so inlined allocator code counts for the allocator's
-//! files). A workload whose count differs between backends by more than
-//! `--tolerance` percent (max ÷ min − 1) is flagged.
+//! files). A workload is flagged when the difference between its largest and
+//! smallest count is more than `--tolerance` percent of the smallest run's
+//! total instructions — how much of a run it weighs, so that a large spread
+//! of a few thousand instructions does not count and 1 % of a run does.
 //!
 //! What the count leaves out: code of `core`/`std` inlined into a workload's
 //! loops (range iteration, wrapping arithmetic, pointer writes) has the
 //! standard library's file names and is not counted, so a workload whose work
 //! is all such code (cache-scratch, cache-thrash) or libc's (malloc-large's
-//! `memset`) has only a few thousand counted instructions. snmalloc cannot
+//! `memset`) has only a few thousand counted instructions, and a difference in
+//! such code is not seen. snmalloc cannot
 //! run under valgrind 3.19: it reserves 256 GiB of address space at start-up,
 //! which valgrind refuses; it is left out unless `--backends` names it (its
 //! runs then fail and are reported as such).
@@ -62,8 +67,8 @@ pub struct CodegenArgs {
     /// Workloads: names or pattern classes, comma-separated (default: every non-hidden one).
     #[arg(long, value_delimiter = ',')]
     workloads: Option<Vec<String>>,
-    /// Largest spread (max ÷ min − 1, in percent) of a workload's own instructions between
-    /// backends that passes.
+    /// Largest difference between backends in a workload's own instructions, in percent of
+    /// the smallest run's total instructions, that passes.
     #[arg(long, default_value_t = 1.0, value_parser = tolerance, allow_negative_numbers = true)]
     tolerance: f64,
     /// Runs under valgrind at once.
