@@ -120,11 +120,20 @@ fn select(args: &CodegenArgs) -> Result<(Vec<&'static Workload>, Vec<Backend>), 
     Ok((workloads, backends))
 }
 
+/// One successful run's instruction counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    /// Instructions on the workload's own lines.
+    workload_ir: u64,
+    /// Instructions of the whole run.
+    total_ir: u64,
+}
+
 /// How one run under cachegrind went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
-    /// Instructions on the workload's own lines, and in the whole run.
-    Ok { workload_ir: u64, total_ir: u64 },
+    /// The run's counts.
+    Ok(Counts),
     /// The run or its out file failed; the message says how.
     Failed(String),
 }
@@ -323,10 +332,10 @@ fn run_one(
         0 => Outcome::Failed(format!(
             "no instructions on lines of {WORKLOAD_DIR}/ (built without line tables?)"
         )),
-        workload_ir => Outcome::Ok {
+        workload_ir => Outcome::Ok(Counts {
             workload_ir,
             total_ir: profile.total_ir,
-        },
+        }),
     }
 }
 
@@ -441,10 +450,10 @@ mod tests {
                 most.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 running.fetch_sub(1, Ordering::SeqCst);
-                Outcome::Ok {
+                Outcome::Ok(Counts {
                     workload_ir: job.workload as u64,
                     total_ir: 0,
-                }
+                })
             },
             |job, outcome| match outcome {
                 None => started.push(job.workload),
@@ -456,10 +465,10 @@ mod tests {
         assert_eq!(started, (0..7).collect::<Vec<_>>());
         assert!(ended.iter().enumerate().all(|(i, (w, o))| *w == i
             && *o
-                == Outcome::Ok {
+                == Outcome::Ok(Counts {
                     workload_ir: i as u64,
                     total_ir: 0
-                }));
+                })));
         assert!((1..=3).contains(&most.load(Ordering::SeqCst)));
     }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use allocmux::Backend;
 use allocmux_harness::report::csv_field;
 
-use super::{Outcome, WORKLOAD_DIR};
+use super::{Counts, Outcome, WORKLOAD_DIR};
 
 /// `codegen.csv`, written a row at a time as runs complete.
 pub(super) struct Csv {
@@ -40,10 +40,10 @@ impl Csv {
         outcome: &Outcome,
     ) -> Result<(), String> {
         let line = match outcome {
-            Outcome::Ok {
+            Outcome::Ok(Counts {
                 workload_ir,
                 total_ir,
-            } => format!("{workload},{backend},ok,{workload_ir},{total_ir},"),
+            }) => format!("{workload},{backend},ok,{workload_ir},{total_ir},"),
             Outcome::Failed(e) => format!("{workload},{backend},failed,,,{}", csv_field(e)),
         };
         self.line(&line)
@@ -65,15 +65,6 @@ fn spread_pct(counts: &[u64]) -> Option<f64> {
     let max = *counts.iter().max()?;
     let min = *counts.iter().min()?;
     (min > 0).then(|| (max as f64 / min as f64 - 1.0) * 100.0)
-}
-
-/// One successful run's counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Counts {
-    /// Instructions on the workload's own lines.
-    pub workload_ir: u64,
-    /// Instructions of the whole run.
-    pub total_ir: u64,
 }
 
 /// The verdict on one workload's row.
@@ -151,13 +142,7 @@ impl<'a> Table<'a> {
             .map(|w| {
                 (0..backends.len())
                     .map(|b| match outcomes.get(&(w, b)) {
-                        Some(&Outcome::Ok {
-                            workload_ir,
-                            total_ir,
-                        }) => Some(Counts {
-                            workload_ir,
-                            total_ir,
-                        }),
+                        Some(&Outcome::Ok(counts)) => Some(counts),
                         _ => None,
                     })
                     .collect()
@@ -303,9 +288,11 @@ mod tests {
 
     #[test]
     fn the_table_marks_rows_and_closes_with_the_verdict() {
-        let ok = |w| Outcome::Ok {
-            workload_ir: w,
-            total_ir: 2 * w,
+        let ok = |w| {
+            Outcome::Ok(Counts {
+                workload_ir: w,
+                total_ir: 2 * w,
+            })
         };
         let names = ["glibc-thread", "larson"];
         let backends = [Backend::System, Backend::Slab];
@@ -352,10 +339,10 @@ mod tests {
         csv.row(
             "larson",
             Backend::Slab,
-            &Outcome::Ok {
+            &Outcome::Ok(Counts {
                 workload_ir: 5,
                 total_ir: 9,
-            },
+            }),
         )
         .unwrap();
         csv.row(
