@@ -1,12 +1,13 @@
 //! `cargo xtask`: the project's only script. Parses the command line and hands
 //! each task to its module: the project's own tasks live here (`test`,
-//! `bench-micro`, `preload-check`, `workload-codegen`); the measuring engine (`bench-matrix`,
+//! `bench-micro`, `preload-check`, `workload-codegen`, `originals`); the measuring engine (`bench-matrix`,
 //! `merge`, `bench-gate`) is the `allocmux-harness` library, which `cargo
 //! allocmux` shares.
 
 mod cachegrind;
 mod codegen;
 mod micro;
+mod originals;
 mod preload;
 mod test;
 
@@ -58,6 +59,8 @@ enum Task {
     PreloadCheck(preload::PreloadArgs),
     /// Check under cachegrind that every backend's runner spends the same instructions on workload code.
     WorkloadCodegen(codegen::CodegenArgs),
+    /// Build mimalloc-bench's programs from a checkout and run them under every backend.
+    Originals(originals::OriginalsArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Task::BenchGate(args) => gate::run(args, &paths()),
         Task::PreloadCheck(args) => preload::run_check(args),
         Task::WorkloadCodegen(args) => codegen::run(args, &paths()),
+        Task::Originals(args) => originals::run(args, &paths()),
     };
     match result {
         Ok(code) => code,

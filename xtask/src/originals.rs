@@ -1,0 +1,382 @@
+//! `cargo xtask originals`: the published benchmark programs our classic
+//! workloads are named after, run under every backend, side by side.
+//!
+//! It compiles mimalloc-bench's programs from a checkout the user gives
+//! (`--source`; nothing of them is in this repository) into
+//! `target/originals/bin/`, builds each backend's preload library as `cargo
+//! allocmux compare --preload` does, and measures every program at bench.sh's
+//! standard invocation with the compare engine: each backend `--rounds` times
+//! in shuffled rounds (the system allocator is the program run as it is; a
+//! preloaded run counts only when the library's exit line names that process),
+//! results written after every run. A program that fails to build or whose
+//! runs fail is reported and the rest goes on.
+//!
+//! Output in `target/originals/<time>/` (and `…/latest`): one directory per
+//! program with the compare results (`results.json`, reports), and
+//! `summary.md` / `summary.csv` (rewritten after every program): speed and peak
+//! RSS relative to the system allocator as medians of per-round ratios, and
+//! their geometric mean. docs/results/originals.md holds such tables.
+
+mod agreement;
+mod compile;
+mod programs;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use allocmux::Backend;
+use allocmux_harness::compare::{measure, preload, MeasureSettings, Metric};
+use allocmux_harness::paths::{link_latest, timestamp_dir_name};
+use allocmux_harness::progress::announced_build;
+use allocmux_harness::report::summarize;
+use allocmux_harness::results::{CellRun, MatrixResults, MetricInfo, ProgramInfo, RunStatus};
+use allocmux_harness::Paths;
+use clap::Args;
+
+use programs::Program;
+
+/// Options of `cargo xtask originals`.
+#[derive(Args, Debug)]
+pub struct OriginalsArgs {
+    /// A checkout of mimalloc-bench (`git clone https://github.com/daanx/mimalloc-bench`).
+    #[arg(long)]
+    source: PathBuf,
+    /// Programs to run (comma-separated bench.sh names, e.g. larsonN,cfrac; default: all).
+    #[arg(long, value_delimiter = ',')]
+    programs: Option<Vec<String>>,
+    /// Backends to compare (comma-separated; default: all). The system
+    /// allocator is always added as the reference.
+    #[arg(long, value_delimiter = ',')]
+    backends: Option<Vec<Backend>>,
+    /// Runs of each program under each backend (interleaved rounds).
+    #[arg(long, default_value_t = 3, value_parser = allocmux_harness::args::positive_u32)]
+    rounds: u32,
+    /// The thread count of the `…N` programs (bench.sh's `procs`; default: the CPU count).
+    #[arg(long, value_parser = allocmux_harness::args::positive_u32)]
+    cpus: Option<u32>,
+    /// Seconds before a run is killed and recorded as a timeout.
+    #[arg(long, default_value_t = 300, value_parser = allocmux_harness::args::positive_u64)]
+    timeout: u64,
+    /// Directory for the results (default: target/originals/<time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A `bench-matrix` results.json (e.g. docs/results/results.json): adds our
+    /// workloads' rows next to the originals and the pairs they order differently.
+    #[arg(long)]
+    matrix: Option<PathBuf>,
+}
+
+/// Runs `cargo xtask originals`: exit 0 if every run succeeded, 1 if some
+/// failed; `Err` (exit 2) when nothing can be measured.
+pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
+    let chosen = programs::select(args.programs.as_deref())?;
+    let bench = compile::bench_dir(&args.source)?;
+    let matrix = match &args.matrix {
+        Some(path) => Some(summarize(&MatrixResults::load(path)?)),
+        None => None,
+    };
+    let bench = bench.canonicalize().unwrap_or(bench);
+    let cpus = args.cpus.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |n| n as usize,
+    );
+    let root = paths.target_dir.join("originals");
+    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join(timestamp_dir_name(&started)));
+    let logs = out.join("logs");
+    let bin_dir = root.join("bin");
+    for d in [&logs, &bin_dir] {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
+    link_latest(&root, &out);
+
+    let backends = chosen_backends(args.backends.as_deref());
+    let libraries: Vec<Result<PathBuf, String>> = backends
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if b == Backend::System {
+                return Err(String::new());
+            }
+            announced_build(
+                i,
+                backends.len(),
+                &format!("library for {b}"),
+                b.name(),
+                || preload::build_library(paths, b, &[], &logs),
+            )
+        })
+        .collect();
+    let executables = compile_all(&chosen, &bench, &bin_dir, &logs);
+
+    let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for p in &chosen {
+        let runs = match executables.iter().find(|(name, _)| *name == p.binary) {
+            Some((_, Ok(exe))) => {
+                let dir = out.join(p.name);
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                let argv = programs::arguments(p, cpus, &bench);
+                let session = Session {
+                    backends: &backends,
+                    libraries: &libraries,
+                    args,
+                    started: &started,
+                };
+                session.measure(p, exe, &argv, &dir)?
+            }
+            _ => Vec::new(),
+        };
+        failed += runs.iter().filter(|r| r.status != RunStatus::Ok).count();
+        if runs.is_empty() {
+            failed += 1;
+        }
+        rows.push(summary::row(p.name, p.metric.is_some(), &names, &runs));
+        let mut md = summary::markdown(&rows, &names, args.rounds);
+        if let Some(m) = &matrix {
+            md.push_str(&agreement::markdown(&chosen, &rows, cpus, m, &names));
+        }
+        write_summary(&out, &md, &summary::csv(&rows, &names), args.rounds, cpus)?;
+    }
+    println!(
+        "\nSpeed relative to {} (median of per-round ratios; details in summary.md):\n{}",
+        names[0],
+        summary::terminal(&rows, &names)
+    );
+    println!("Results: {}", out.display());
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "{failed} runs or builds failed (see above and {})",
+            logs.display()
+        );
+        ExitCode::from(1)
+    })
+}
+
+/// `--backends` with the system allocator added first (the reference).
+fn chosen_backends(wanted: Option<&[Backend]>) -> Vec<Backend> {
+    let mut v = vec![Backend::System];
+    for &b in wanted.unwrap_or(&Backend::ALL) {
+        if !v.contains(&b) {
+            v.push(b);
+        }
+    }
+    v
+}
+
+/// Compiles every binary the chosen programs need, once each; a failure is
+/// reported and kept, so its programs are skipped and the rest still run.
+fn compile_all(
+    chosen: &[&Program],
+    bench: &Path,
+    bin_dir: &Path,
+    logs: &Path,
+) -> Vec<(&'static str, Result<PathBuf, String>)> {
+    let mut built: Vec<(&'static str, Result<PathBuf, String>)> = Vec::new();
+    for p in chosen {
+        if built.iter().any(|(n, _)| *n == p.binary) {
+            continue;
+        }
+        let b = programs::binary(p.binary);
+        let log = logs.join(format!("build-{}.log", b.name));
+        let r = compile::compile(b, bench, bin_dir, &log);
+        match &r {
+            Ok(_) => eprintln!("[compile] {} ok", b.name),
+            Err(e) => eprintln!("[compile] {} FAILED: {e}", b.name),
+        }
+        built.push((b.name, r));
+    }
+    built
+}
+
+/// What every program's measurement shares.
+struct Session<'a> {
+    /// The backends, the system allocator first.
+    backends: &'a [Backend],
+    /// Each backend's preload library (or why there is none).
+    libraries: &'a [Result<PathBuf, String>],
+    /// The command line.
+    args: &'a OriginalsArgs,
+    /// When the command started (RFC 3339).
+    started: &'a str,
+}
+
+impl Session<'_> {
+    /// Measures program `p` (executable `exe`, arguments `argv`) under every
+    /// backend with the compare engine, writing its results into `dir`.
+    fn measure(
+        &self,
+        p: &Program,
+        exe: &Path,
+        argv: &[String],
+        dir: &Path,
+    ) -> Result<Vec<CellRun>, String> {
+        let contenders: Vec<_> = self
+            .backends
+            .iter()
+            .zip(self.libraries)
+            .map(|(&b, lib)| {
+                let mut c = preload::contender(exe, b, lib.clone());
+                c.evidence.library = c.preload.as_ref().map(|l| l.display().to_string());
+                c
+            })
+            .collect();
+        let spec = p.metric.map(|m| format!("regex:{m}"));
+        let metric = spec.as_deref().map(Metric::parse).transpose()?;
+        let mut command = vec![exe.display().to_string()];
+        command.extend(argv.iter().cloned());
+        let info = ProgramInfo {
+            command,
+            project: String::new(),
+            target: format!("original program {}", p.name),
+            method: "preload".into(),
+            metric: spec.map(|spec| MetricInfo {
+                spec,
+                higher_is_better: true,
+            }),
+            evidence: Vec::new(),
+        };
+        let settings = MeasureSettings {
+            args: argv,
+            dir,
+            reps: self.args.rounds,
+            timeout: Duration::from_secs(self.args.timeout),
+            sample: Duration::from_millis(10),
+            metric: metric.as_ref(),
+            started: self.started.to_owned(),
+            out: dir,
+            preload: true,
+            check_output: false,
+        };
+        Ok(measure(&contenders, p.name, info, &settings)?.runs)
+    }
+}
+
+/// Rewrites `summary.md` (a header and `tables`) and `summary.csv`.
+fn write_summary(
+    out: &Path,
+    tables: &str,
+    csv: &str,
+    rounds: u32,
+    cpus: usize,
+) -> Result<(), String> {
+    let md = format!(
+        "# The original programs under each backend\n\nmimalloc-bench's programs at bench.sh's \
+         invocations with N = {cpus}, each backend preloaded (`LD_PRELOAD`), {rounds} shuffled \
+         rounds (`cargo xtask originals`).\n\n{}",
+        tables
+    );
+    for (file, text) in [("summary.md", md.as_str()), ("summary.csv", csv)] {
+        let path = out.join(file);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in checkout: `bench/` with the probe file and the given sources.
+    fn checkout(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let bench = dir.path().join("bench");
+        for (name, text) in [("larson/larson.cpp", "")].iter().chain(files) {
+            let path = bench.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    /// Harness paths with every build and result inside `root`.
+    fn paths_in(root: &Path) -> Paths {
+        Paths {
+            source: root.to_path_buf(),
+            target_dir: root.join("target"),
+            results: root.join("results"),
+        }
+    }
+
+    fn args(source: &Path, out: &Path, programs: &[&str]) -> OriginalsArgs {
+        OriginalsArgs {
+            source: source.to_path_buf(),
+            programs: Some(programs.iter().map(|s| s.to_string()).collect()),
+            backends: Some(vec![Backend::System]),
+            rounds: 2,
+            cpus: Some(2),
+            timeout: 60,
+            out: Some(out.to_path_buf()),
+            matrix: None,
+        }
+    }
+
+    /// A small C program that allocates what its first argument says.
+    const ALLOCATES: &str = "#include <stdio.h>\n#include <stdlib.h>\n\
+        int main(int c, char **v) { char *p = malloc(1000 * (c > 1 ? atoi(v[1]) : 1));\n\
+        p[0] = 1; printf(\"%d\\n\", p[0]); free(p); return 0; }\n";
+
+    #[test]
+    fn programs_are_built_from_the_checkout_run_every_round_and_summarised() {
+        let src = checkout(&[("mleak/mleak.c", ALLOCATES)]);
+        let work = tempfile::tempdir().unwrap();
+        let paths = paths_in(work.path());
+        let out = work.path().join("out");
+        let code = run(&args(src.path(), &out, &["mleak10", "mleak100"]), &paths).unwrap();
+        assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::SUCCESS));
+        let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+        assert!(
+            csv.contains("mleak10,system,1.0000,1.0000,1.0000,1.0000,2,2"),
+            "{csv}"
+        );
+        assert!(csv.contains("mleak100,system,"), "{csv}");
+        let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(md.contains("N = 2") && md.contains("| mleak100 |"), "{md}");
+        assert!(out.join("mleak10/results.json").is_file());
+        assert!(work.path().join("target/originals/bin/mleak").is_file());
+    }
+
+    #[test]
+    fn a_program_that_does_not_compile_is_reported_and_the_rest_still_runs() {
+        let src = checkout(&[
+            ("mleak/mleak.c", "this is not C"),
+            ("glibc-bench/bench-malloc-simple.c", ALLOCATES),
+        ]);
+        let work = tempfile::tempdir().unwrap();
+        let paths = paths_in(work.path());
+        let out = work.path().join("out");
+        let code = run(
+            &args(src.path(), &out, &["mleak10", "glibc-simple"]),
+            &paths,
+        )
+        .unwrap();
+        assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::from(1)));
+        let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(md.contains("| mleak10 | — (0/0 ok) |"), "{md}");
+        assert!(md.contains("| glibc-simple | 1.00 (1.00–1.00) |"), "{md}");
+        let log = std::fs::read_to_string(out.join("logs/build-mleak.log")).unwrap();
+        assert!(log.contains("mleak.c"), "{log}");
+    }
+
+    #[test]
+    fn bad_requests_are_refused_before_anything_is_built() {
+        let src = checkout(&[]);
+        let work = tempfile::tempdir().unwrap();
+        let paths = paths_in(work.path());
+        let out = work.path().join("out");
+        let e = run(&args(src.path(), &out, &["larson"]), &paths).unwrap_err();
+        assert!(e.contains("larsonN"), "{e}");
+        let e = run(&args(work.path(), &out, &["cfrac"]), &paths).unwrap_err();
+        assert!(e.contains("not a mimalloc-bench checkout"), "{e}");
+        assert!(!out.exists());
+    }
+}

@@ -1,0 +1,83 @@
+//! Compiling mimalloc-bench's programs from the user's checkout into a
+//! directory below `target/` (`-O2`, as its release build; `cc` for C, `c++`
+//! for C++), one log per binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use allocmux_harness::cmd;
+
+use super::programs::Binary;
+
+/// Checks that `source` is a mimalloc-bench checkout (it has `bench/` with the
+/// binaries' sources) and returns its `bench` directory.
+pub fn bench_dir(source: &Path) -> Result<PathBuf, String> {
+    let bench = source.join("bench");
+    let probe = bench.join("larson/larson.cpp");
+    if !probe.is_file() {
+        return Err(format!(
+            "{} is not a mimalloc-bench checkout (no {}); get one with \
+             `git clone https://github.com/daanx/mimalloc-bench` and pass its directory to --source",
+            source.display(),
+            probe.display()
+        ));
+    }
+    Ok(bench)
+}
+
+/// Compiles `b` from `bench` into `bin_dir` with `-O2` (the C compiler `cc` or
+/// `c++`, as mimalloc-bench's release build), logging to `log`. Returns the
+/// executable, or the reason it could not be built.
+pub fn compile(b: &Binary, bench: &Path, bin_dir: &Path, log: &Path) -> Result<PathBuf, String> {
+    let missing: Vec<String> = b
+        .sources
+        .iter()
+        .map(|s| bench.join(s))
+        .filter(|p| !p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("missing sources: {}", missing.join(", ")));
+    }
+    let exe = bin_dir.join(b.name);
+    let mut c = Command::new(if b.cxx { "c++" } else { "cc" });
+    c.current_dir(bench).args(["-O2", "-DNDEBUG", "-w"]);
+    if b.cxx {
+        c.arg("-std=c++17");
+    }
+    c.args(b.flags).args(b.sources).arg("-o").arg(&exe);
+    c.args(["-lpthread", "-lm"]);
+    let shown = cmd::display(&c);
+    let out = c
+        .output()
+        .map_err(|e| format!("cannot run the compiler (`{shown}`): {e}"))?;
+    let text = format!(
+        "$ {shown}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::write(log, &text);
+    if !out.status.success() {
+        return Err(format!(
+            "the compiler failed ({}); see {}",
+            cmd::last_line(&text),
+            log.display()
+        ));
+    }
+    Ok(exe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_that_is_no_checkout_is_refused_with_the_way_to_get_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = bench_dir(dir.path()).unwrap_err();
+        assert!(
+            e.contains("not a mimalloc-bench checkout") && e.contains("git clone"),
+            "{e}"
+        );
+    }
+}

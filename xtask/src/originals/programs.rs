@@ -1,0 +1,430 @@
+//! The original benchmark programs our classic workloads are named after, as
+//! mimalloc-bench builds and runs them: which sources make each binary (facts
+//! read from its `bench/CMakeLists.txt`), and each program's standard
+//! invocation from its `bench.sh` (`N` = the CPU count). Nothing of their code
+//! is here: the binaries are compiled from the user's own checkout of
+//! mimalloc-bench into a directory below `target/`.
+
+use std::path::Path;
+
+/// One binary of mimalloc-bench and how to compile it.
+pub struct Binary {
+    /// The executable's name.
+    pub name: &'static str,
+    /// Source files, relative to the checkout's `bench/`.
+    pub sources: &'static [&'static str],
+    /// Compile as C++ (`c++ -std=c++17`) rather than C (`cc`).
+    pub cxx: bool,
+    /// Extra compiler flags (defines, language level, include directories
+    /// relative to `bench/` after `-I`).
+    pub flags: &'static [&'static str],
+}
+
+/// One measured program: a binary and its arguments.
+pub struct Program {
+    /// The name bench.sh gives the test (`larsonN`, `cfrac`, …).
+    pub name: &'static str,
+    /// The binary it runs.
+    pub binary: &'static str,
+    /// Its arguments: `{N}` is the CPU count, `{bench}` the checkout's `bench/`.
+    pub args: &'static [&'static str],
+    /// A pattern whose first group is the program's own rate (higher is
+    /// better), for programs that run a fixed time; others are timed.
+    pub metric: Option<&'static str>,
+    /// Our workload named after it and the thread count it corresponds to.
+    pub ours: Option<(&'static str, Threads)>,
+}
+
+/// The thread count of a program's counterpart in our matrix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threads {
+    /// One thread (the `…1` programs and single-threaded ones).
+    One,
+    /// One per CPU (bench.sh's `procs`, the `…N` programs).
+    PerCpu,
+}
+
+/// cfrac's sources (all in `bench/cfrac/`).
+const CFRAC: &[&str] = &[
+    "cfrac/cfrac.c",
+    "cfrac/pops.c",
+    "cfrac/pconst.c",
+    "cfrac/pio.c",
+    "cfrac/pabs.c",
+    "cfrac/pneg.c",
+    "cfrac/pcmp.c",
+    "cfrac/podd.c",
+    "cfrac/phalf.c",
+    "cfrac/padd.c",
+    "cfrac/psub.c",
+    "cfrac/pmul.c",
+    "cfrac/pdivmod.c",
+    "cfrac/psqrt.c",
+    "cfrac/ppowmod.c",
+    "cfrac/atop.c",
+    "cfrac/ptoa.c",
+    "cfrac/itop.c",
+    "cfrac/utop.c",
+    "cfrac/ptou.c",
+    "cfrac/errorp.c",
+    "cfrac/pfloat.c",
+    "cfrac/pidiv.c",
+    "cfrac/pimod.c",
+    "cfrac/picmp.c",
+    "cfrac/primes.c",
+    "cfrac/pcfrac.c",
+    "cfrac/pgcd.c",
+];
+
+/// espresso's sources (all in `bench/espresso/`).
+const ESPRESSO: &[&str] = &[
+    "espresso/cofactor.c",
+    "espresso/cols.c",
+    "espresso/compl.c",
+    "espresso/contain.c",
+    "espresso/cubestr.c",
+    "espresso/cvrin.c",
+    "espresso/cvrm.c",
+    "espresso/cvrmisc.c",
+    "espresso/cvrout.c",
+    "espresso/dominate.c",
+    "espresso/equiv.c",
+    "espresso/espresso.c",
+    "espresso/essen.c",
+    "espresso/exact.c",
+    "espresso/expand.c",
+    "espresso/gasp.c",
+    "espresso/getopt.c",
+    "espresso/gimpel.c",
+    "espresso/globals.c",
+    "espresso/hack.c",
+    "espresso/indep.c",
+    "espresso/irred.c",
+    "espresso/main.c",
+    "espresso/map.c",
+    "espresso/matrix.c",
+    "espresso/mincov.c",
+    "espresso/opo.c",
+    "espresso/pair.c",
+    "espresso/part.c",
+    "espresso/primes.c",
+    "espresso/reduce.c",
+    "espresso/rows.c",
+    "espresso/set.c",
+    "espresso/setc.c",
+    "espresso/sharp.c",
+    "espresso/sminterf.c",
+    "espresso/solution.c",
+    "espresso/sparse.c",
+    "espresso/unate.c",
+    "espresso/utility.c",
+    "espresso/verify.c",
+];
+
+/// Shorthand for a [`Binary`].
+const fn bin(
+    name: &'static str,
+    sources: &'static [&'static str],
+    cxx: bool,
+    flags: &'static [&'static str],
+) -> Binary {
+    Binary {
+        name,
+        sources,
+        cxx,
+        flags,
+    }
+}
+
+/// Every binary the programs need.
+pub const BINARIES: &[Binary] = &[
+    bin("cfrac", CFRAC, false, &["-std=gnu89", "-DNOMEMOPT=1"]),
+    bin("espresso", ESPRESSO, false, &["-std=gnu89"]),
+    bin("larson", &["larson/larson.cpp"], true, &["-DCPP=1"]),
+    bin(
+        "larson-sized",
+        &["larson/larson.cpp"],
+        true,
+        &["-DCPP=1", "-DSIZED=1", "-fsized-deallocation"],
+    ),
+    bin(
+        "alloc-test",
+        &[
+            "alloc-test/test_common.cpp",
+            "alloc-test/allocator_tester.cpp",
+        ],
+        true,
+        &["-DBENCH=4"],
+    ),
+    bin(
+        "cache-scratch",
+        &["cache-scratch/cache-scratch.cpp"],
+        true,
+        &[],
+    ),
+    bin(
+        "cache-thrash",
+        &["cache-thrash/cache-thrash.cpp"],
+        true,
+        &[],
+    ),
+    bin("xmalloc-test", &["xmalloc-test/xmalloc-test.c"], false, &[]),
+    bin(
+        "malloc-large",
+        &["malloc-large/malloc-large.cpp"],
+        true,
+        &[],
+    ),
+    bin("mstress", &["mstress/mstress.c"], false, &[]),
+    bin("mleak", &["mleak/mleak.c"], false, &[]),
+    bin(
+        "rptest",
+        &["rptest/rptest.c", "rptest/thread.c", "rptest/timer.c"],
+        false,
+        &["-Irptest"],
+    ),
+    bin(
+        "glibc-simple",
+        &["glibc-bench/bench-malloc-simple.c"],
+        false,
+        &[],
+    ),
+    bin(
+        "glibc-thread",
+        &["glibc-bench/bench-malloc-thread.c"],
+        false,
+        &[],
+    ),
+];
+
+/// Shorthand for a [`Program`].
+const fn prog(
+    name: &'static str,
+    binary: &'static str,
+    args: &'static [&'static str],
+    metric: Option<&'static str>,
+    ours: Option<(&'static str, Threads)>,
+) -> Program {
+    Program {
+        name,
+        binary,
+        args,
+        metric,
+        ours,
+    }
+}
+
+/// larson's fixed parameters before the thread count (seconds, sizes, blocks, rounds, seed).
+const LARSON: &[&str] = &["5", "8", "1000", "5000", "100", "4141", "{N}"];
+/// larson's own figure.
+const LARSON_RATE: Option<&str> = Some(r"Throughput =\s+([0-9]+)");
+/// cache-scratch / cache-thrash: objects, size, iterations, repetitions after the threads.
+const CACHE_1: &[&str] = &["1", "1000", "1", "2000000", "{N}"];
+/// As [`CACHE_1`] with one thread per CPU.
+const CACHE_N: &[&str] = &["{N}", "1000", "1", "2000000", "{N}"];
+
+/// The programs, in bench.sh's order, at its standard invocations.
+pub const PROGRAMS: &[Program] = &[
+    prog(
+        "cfrac",
+        "cfrac",
+        &["17545186520507317056371138836327483792789528"],
+        None,
+        None,
+    ),
+    prog(
+        "espresso",
+        "espresso",
+        &["{bench}/espresso/largest.espresso"],
+        None,
+        None,
+    ),
+    prog(
+        "alloc-test1",
+        "alloc-test",
+        &["1"],
+        None,
+        Some(("alloc-test", Threads::One)),
+    ),
+    prog(
+        "alloc-testN",
+        "alloc-test",
+        &["{N}"],
+        None,
+        Some(("alloc-test", Threads::PerCpu)),
+    ),
+    prog(
+        "larsonN",
+        "larson",
+        LARSON,
+        LARSON_RATE,
+        Some(("larson", Threads::PerCpu)),
+    ),
+    prog("larsonN-sized", "larson-sized", LARSON, LARSON_RATE, None),
+    prog(
+        "xmalloc-testN",
+        "xmalloc-test",
+        &["-w", "{N}", "-t", "5", "-s", "64"],
+        Some(r"free/sec:\s*([0-9.]+)"),
+        Some(("xmalloc", Threads::PerCpu)),
+    ),
+    prog(
+        "cache-thrash1",
+        "cache-thrash",
+        CACHE_1,
+        None,
+        Some(("cache-thrash", Threads::One)),
+    ),
+    prog(
+        "cache-thrashN",
+        "cache-thrash",
+        CACHE_N,
+        None,
+        Some(("cache-thrash", Threads::PerCpu)),
+    ),
+    prog(
+        "cache-scratch1",
+        "cache-scratch",
+        CACHE_1,
+        None,
+        Some(("cache-scratch", Threads::One)),
+    ),
+    prog(
+        "cache-scratchN",
+        "cache-scratch",
+        CACHE_N,
+        None,
+        Some(("cache-scratch", Threads::PerCpu)),
+    ),
+    prog(
+        "malloc-large",
+        "malloc-large",
+        &[],
+        None,
+        Some(("malloc-large", Threads::One)),
+    ),
+    prog(
+        "mstressN",
+        "mstress",
+        &["{N}", "50", "25"],
+        None,
+        Some(("mstress", Threads::PerCpu)),
+    ),
+    prog("mleak10", "mleak", &["5"], None, None),
+    prog("mleak100", "mleak", &["50"], None, None),
+    prog(
+        "rptestN",
+        "rptest",
+        &["{N}", "0", "1", "2", "500", "1000", "100", "8", "16000"],
+        Some(r"([0-9]+) memory ops/CPU second"),
+        Some(("rptest", Threads::PerCpu)),
+    ),
+    prog(
+        "glibc-simple",
+        "glibc-simple",
+        &[],
+        None,
+        Some(("glibc-simple", Threads::One)),
+    ),
+    prog(
+        "glibc-thread",
+        "glibc-thread",
+        &["{N}"],
+        Some(r"([0-9]+) iterations"),
+        Some(("glibc-thread", Threads::PerCpu)),
+    ),
+];
+
+/// The programs named in `wanted` (all when `None`), in table order; an unknown
+/// name is an error that lists the valid ones.
+pub fn select(wanted: Option<&[String]>) -> Result<Vec<&'static Program>, String> {
+    let Some(wanted) = wanted else {
+        return Ok(PROGRAMS.iter().collect());
+    };
+    for w in wanted {
+        if !PROGRAMS.iter().any(|p| p.name == w) {
+            let valid: Vec<&str> = PROGRAMS.iter().map(|p| p.name).collect();
+            return Err(format!(
+                "unknown program `{w}`; the programs are: {}",
+                valid.join(", ")
+            ));
+        }
+    }
+    Ok(PROGRAMS
+        .iter()
+        .filter(|p| wanted.iter().any(|w| w == p.name))
+        .collect())
+}
+
+/// The binary `name` (every program's binary is in [`BINARIES`]).
+pub fn binary(name: &str) -> &'static Binary {
+    BINARIES
+        .iter()
+        .find(|b| b.name == name)
+        .expect("every program's binary is listed")
+}
+
+/// `program`'s arguments for `cpus` CPUs and the checkout's `bench` directory.
+pub fn arguments(program: &Program, cpus: usize, bench: &Path) -> Vec<String> {
+    program
+        .args
+        .iter()
+        .map(|a| {
+            a.replace("{N}", &cpus.to_string())
+                .replace("{bench}", &bench.display().to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allocmux_harness::compare::Metric;
+
+    #[test]
+    fn names_are_unique_and_every_binary_is_listed() {
+        for (i, p) in PROGRAMS.iter().enumerate() {
+            assert!(PROGRAMS[..i].iter().all(|q| q.name != p.name), "{}", p.name);
+            assert_eq!(binary(p.binary).name, p.binary);
+            if let Some((w, _)) = p.ours {
+                assert!(
+                    allocmux_workloads::find(w).is_some(),
+                    "{}: no workload {w}",
+                    p.name
+                );
+            }
+            if let Some(m) = p.metric {
+                let metric = Metric::parse(&format!("regex:{m}")).unwrap();
+                assert_eq!(metric.find("x 12.5 y"), None, "{}", p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_valid_ones() {
+        let e = select(Some(&["larson".to_owned()]))
+            .err()
+            .expect("larson is not a program name");
+        assert!(
+            e.contains("unknown program `larson`") && e.contains("larsonN"),
+            "{e}"
+        );
+        let two = select(Some(&["cfrac".to_owned(), "larsonN".to_owned()])).unwrap();
+        assert_eq!(
+            two.iter().map(|p| p.name).collect::<Vec<_>>(),
+            ["cfrac", "larsonN"]
+        );
+        assert_eq!(select(None).unwrap().len(), PROGRAMS.len());
+    }
+
+    #[test]
+    fn arguments_take_the_cpu_count_and_the_checkout() {
+        let p = select(Some(&["larsonN".to_owned()])).unwrap()[0];
+        assert_eq!(arguments(p, 2, Path::new("/b")).last().unwrap(), "2");
+        let e = select(Some(&["espresso".to_owned()])).unwrap()[0];
+        assert_eq!(
+            arguments(e, 2, Path::new("/b")),
+            ["/b/espresso/largest.espresso"]
+        );
+    }
+}
