@@ -30,7 +30,7 @@ use allocmux::Backend;
 use allocmux_harness::compare::{measure, preload, MeasureSettings, Metric};
 use allocmux_harness::paths::{link_latest, timestamp_dir_name};
 use allocmux_harness::progress::announced_build;
-use allocmux_harness::report::summarize;
+use allocmux_harness::report::{summarize, Summary};
 use allocmux_harness::results::{CellRun, MatrixResults, MetricInfo, ProgramInfo, RunStatus};
 use allocmux_harness::Paths;
 use clap::Args;
@@ -41,8 +41,12 @@ use programs::Program;
 #[derive(Args, Debug)]
 pub struct OriginalsArgs {
     /// A checkout of mimalloc-bench (`git clone https://github.com/daanx/mimalloc-bench`).
-    #[arg(long)]
-    source: PathBuf,
+    #[arg(long, required_unless_present = "from")]
+    source: Option<PathBuf>,
+    /// Write the summary of an earlier run's directory again (e.g. against
+    /// another `--matrix`) instead of measuring.
+    #[arg(long, conflicts_with_all = ["source", "out"])]
+    from: Option<PathBuf>,
     /// Programs to run (comma-separated bench.sh names, e.g. larsonN,cfrac; default: all).
     #[arg(long, value_delimiter = ',')]
     programs: Option<Vec<String>>,
@@ -64,24 +68,35 @@ pub struct OriginalsArgs {
     out: Option<PathBuf>,
     /// A `bench-matrix` results.json (e.g. docs/results/results.json): adds our
     /// workloads' rows next to the originals and the pairs they order differently.
-    #[arg(long)]
-    matrix: Option<PathBuf>,
+    /// Repeatable, comma-separated: a row is taken from the last file that has it.
+    #[arg(long, value_delimiter = ',')]
+    matrix: Vec<PathBuf>,
 }
 
 /// Runs `cargo xtask originals`: exit 0 if every run succeeded, 1 if some
 /// failed; `Err` (exit 2) when nothing can be measured.
 pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     let chosen = programs::select(args.programs.as_deref())?;
-    let bench = compile::bench_dir(&args.source)?;
-    let matrix = match &args.matrix {
-        Some(path) => Some(summarize(&MatrixResults::load(path)?)),
-        None => None,
-    };
-    let bench = bench.canonicalize().unwrap_or(bench);
+    let matrices = args
+        .matrix
+        .iter()
+        .map(|path| MatrixResults::load(path).map(|r| summarize(&r)))
+        .collect::<Result<Vec<Summary>, String>>()?;
     let cpus = args.cpus.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         |n| n as usize,
     );
+    let tables = Tables {
+        chosen: &chosen,
+        matrices: &matrices,
+        cpus,
+    };
+    if let Some(dir) = &args.from {
+        return tables.rewrite(dir);
+    }
+    let source = args.source.as_deref().ok_or("--source is required")?;
+    let bench = compile::bench_dir(source)?;
+    let bench = bench.canonicalize().unwrap_or(bench);
     let root = paths.target_dir.join("originals");
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let out = args
@@ -139,11 +154,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
             failed += 1;
         }
         rows.push(summary::row(p.name, p.metric.is_some(), &names, &runs));
-        let mut md = summary::markdown(&rows, &names, args.rounds);
-        if let Some(m) = &matrix {
-            md.push_str(&agreement::markdown(&chosen, &rows, cpus, m, &names));
-        }
-        write_summary(&out, &md, &summary::csv(&rows, &names), args.rounds, cpus)?;
+        tables.write(&out, &rows, &names, args.rounds)?;
     }
     println!(
         "\nSpeed relative to {} (median of per-round ratios; details in summary.md):\n{}",
@@ -261,25 +272,90 @@ impl Session<'_> {
     }
 }
 
-/// Rewrites `summary.md` (a header and `tables`) and `summary.csv`.
-fn write_summary(
-    out: &Path,
-    tables: &str,
-    csv: &str,
-    rounds: u32,
+/// What the summary files are made of besides the rows.
+struct Tables<'a> {
+    /// The programs, in table order.
+    chosen: &'a [&'static Program],
+    /// Our matrix runs, for the side-by-side section (later ones first).
+    matrices: &'a [Summary],
+    /// The `…N` programs' thread count.
     cpus: usize,
-) -> Result<(), String> {
-    let md = format!(
-        "# The original programs under each backend\n\nmimalloc-bench's programs at bench.sh's \
-         invocations with N = {cpus}, each backend preloaded (`LD_PRELOAD`), {rounds} shuffled \
-         rounds (`cargo xtask originals`).\n\n{}",
-        tables
-    );
-    for (file, text) in [("summary.md", md.as_str()), ("summary.csv", csv)] {
-        let path = out.join(file);
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+}
+
+impl Tables<'_> {
+    /// Rewrites `summary.md` and `summary.csv` in `out` with `rows` (one per
+    /// program so far, in `chosen` order).
+    fn write(
+        &self,
+        out: &Path,
+        rows: &[summary::Row],
+        names: &[&str],
+        rounds: u32,
+    ) -> Result<(), String> {
+        let mut md = format!(
+            "# The original programs under each backend\n\nmimalloc-bench's programs at bench.sh's \
+             invocations with N = {}, each backend preloaded (`LD_PRELOAD`), {rounds} shuffled \
+             rounds (`cargo xtask originals`).\n\n{}",
+            self.cpus,
+            summary::markdown(rows, names, rounds)
+        );
+        if !self.matrices.is_empty() {
+            md.push_str(&agreement::markdown(
+                self.chosen,
+                rows,
+                self.cpus,
+                self.matrices,
+                names,
+            ));
+        }
+        for (file, text) in [
+            ("summary.md", md),
+            ("summary.csv", summary::csv(rows, names)),
+        ] {
+            let path = out.join(file);
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// `--from DIR`: the summary of an earlier run, from its programs'
+    /// `results.json`, written again into `dir`.
+    fn rewrite(&self, dir: &Path) -> Result<ExitCode, String> {
+        let mut found = Vec::new();
+        for p in self.chosen {
+            let path = dir.join(p.name).join("results.json");
+            if path.is_file() {
+                found.push((*p, MatrixResults::load(&path)?));
+            }
+        }
+        let Some((_, first)) = found.first() else {
+            return Err(format!(
+                "{} holds no program results (<program>/results.json) of `cargo xtask originals`",
+                dir.display()
+            ));
+        };
+        let names: Vec<String> = first.backends.iter().map(|b| b.name.clone()).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let rounds = found
+            .iter()
+            .flat_map(|(_, r)| r.runs.iter().map(|run| run.rep + 1))
+            .max()
+            .unwrap_or(0);
+        let chosen: Vec<&'static Program> = found.iter().map(|(p, _)| *p).collect();
+        let rows: Vec<_> = found
+            .iter()
+            .map(|(p, r)| summary::row(p.name, p.metric.is_some(), &names, &r.runs))
+            .collect();
+        let tables = Tables {
+            chosen: &chosen,
+            ..*self
+        };
+        tables.write(dir, &rows, &names, rounds)?;
+        println!("{}", summary::terminal(&rows, &names));
+        println!("Summary rewritten: {}", dir.join("summary.md").display());
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 #[cfg(test)]
@@ -309,14 +385,15 @@ mod tests {
 
     fn args(source: &Path, out: &Path, programs: &[&str]) -> OriginalsArgs {
         OriginalsArgs {
-            source: source.to_path_buf(),
+            source: Some(source.to_path_buf()),
+            from: None,
             programs: Some(programs.iter().map(|s| s.to_string()).collect()),
             backends: Some(vec![Backend::System]),
             rounds: 2,
             cpus: Some(2),
             timeout: 60,
             out: Some(out.to_path_buf()),
-            matrix: None,
+            matrix: Vec::new(),
         }
     }
 
@@ -343,6 +420,19 @@ mod tests {
         assert!(md.contains("N = 2") && md.contains("| mleak100 |"), "{md}");
         assert!(out.join("mleak10/results.json").is_file());
         assert!(work.path().join("target/originals/bin/mleak").is_file());
+
+        // `--from` writes the same summary again from the saved results.
+        std::fs::remove_file(out.join("summary.csv")).unwrap();
+        let mut again = args(src.path(), &out, &["mleak10", "mleak100"]);
+        (again.source, again.out, again.from) = (None, None, Some(out.clone()));
+        run(&again, &paths).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("summary.csv")).unwrap(),
+            csv
+        );
+        again.from = Some(work.path().to_path_buf());
+        let e = run(&again, &paths).unwrap_err();
+        assert!(e.contains("holds no program results"), "{e}");
     }
 
     #[test]

@@ -18,9 +18,22 @@ use super::summary::Row;
 pub const MARGIN: f64 = 0.10;
 
 /// Ours for `program`: each backend's median speed relative to the system
-/// allocator in the matrix row of its workload, or `None` when the matrix has
-/// no such row.
-pub fn ours(
+/// allocator in the matrix row of its workload (from the last of `matrices`
+/// that has the row) and when that matrix started, or `None` when none has it.
+pub fn ours<'m>(
+    program: &Program,
+    cpus: usize,
+    matrices: &'m [Summary],
+    backends: &[&str],
+) -> Option<(Vec<Option<f64>>, &'m str)> {
+    matrices
+        .iter()
+        .rev()
+        .find_map(|m| row_of(program, cpus, m, backends).map(|v| (v, m.started.as_str())))
+}
+
+/// As [`ours`] for one matrix.
+fn row_of(
     program: &Program,
     cpus: usize,
     matrix: &Summary,
@@ -53,14 +66,19 @@ pub fn ours(
     )
 }
 
-/// The verdict on one program: pairs with numbers in both, pairs within the
-/// margin in at least one, and the reversed pairs (by name).
+/// The verdict on one program: how the pairs of backends with numbers in both
+/// tables compare, and the reversed pairs (by name).
 #[derive(Debug, PartialEq)]
 pub struct Verdict {
     /// Pairs of backends with a figure in both tables.
     pub compared: usize,
-    /// Of those, pairs within [`MARGIN`] in the original or in ours.
+    /// Pairs within [`MARGIN`] in both.
     pub ties: usize,
+    /// Pairs separated by more than the margin in ours only: a difference our
+    /// workload shows and the original does not.
+    pub only_ours: usize,
+    /// Pairs separated in the original only.
+    pub only_original: usize,
     /// Pairs ordered oppositely, both by more than the margin.
     pub reversed: Vec<String>,
 }
@@ -70,6 +88,8 @@ pub fn verdict(original: &[Option<f64>], ours: &[Option<f64>], names: &[&str]) -
     let mut v = Verdict {
         compared: 0,
         ties: 0,
+        only_ours: 0,
+        only_original: 0,
         reversed: Vec::new(),
     };
     for i in 0..names.len() {
@@ -82,9 +102,13 @@ pub fn verdict(original: &[Option<f64>], ours: &[Option<f64>], names: &[&str]) -
             v.compared += 1;
             let (a, b) = (oi / oj, wi / wj);
             let separated = |r: f64| !(1.0 / (1.0 + MARGIN)..=1.0 + MARGIN).contains(&r);
-            if !separated(a) || !separated(b) {
-                v.ties += 1;
-            } else if (a > 1.0) != (b > 1.0) {
+            match (separated(a), separated(b)) {
+                (false, false) => v.ties += 1,
+                (false, true) => v.only_ours += 1,
+                (true, false) => v.only_original += 1,
+                (true, true) => {}
+            }
+            if separated(a) && separated(b) && (a > 1.0) != (b > 1.0) {
                 v.reversed.push(format!("{}/{}", names[i], names[j]));
             }
         }
@@ -106,16 +130,19 @@ pub fn markdown(
     programs: &[&Program],
     rows: &[Row],
     cpus: usize,
-    matrix: &Summary,
+    matrices: &[Summary],
     names: &[&str],
 ) -> String {
+    let runs: Vec<String> = matrices
+        .iter()
+        .map(|m| format!("{} ({} mode)", m.started, m.mode))
+        .collect();
     let mut s = format!(
-        "\n## Original against ours\n\nOurs: the matrix started {} ({} mode), the row of the \
-         workload named after the program at the same thread count. Speed relative to \
-         {}; a pair is reversed when both separate it by more than {:.0} % in opposite \
-         directions.\n\n| program | source |",
-        matrix.started,
-        matrix.mode,
+        "\n## Original against ours\n\nOurs: the row of the workload named after the program \
+         at the same thread count, from the matrix run started {} (a row from the last run \
+         that has it). Speed relative to {}; a pair is reversed when both separate it by \
+         more than {:.0} % in opposite directions.\n\n| program | source |",
+        runs.join(", then "),
         names[0],
         MARGIN * 100.0
     );
@@ -131,7 +158,7 @@ pub fn markdown(
             .iter()
             .map(|c| c.speed.map(|x| x.median))
             .collect();
-        let Some(ours) = ours(p, cpus, matrix, names) else {
+        let Some((ours, started)) = ours(p, cpus, matrices, names) else {
             continue;
         };
         let v = verdict(&original, &ours, names);
@@ -143,12 +170,16 @@ pub fn markdown(
         let _ = writeln!(s, "| {} | original |{} |", p.name, cells(&original));
         let _ = writeln!(
             s,
-            "| | ours ({}) |{} {} compared, {} ties, {} reversed: {word} |",
+            "| | ours ({}, {started}) |{} {word}: of {} pairs {} reversed, {} apart in ours only, {} in the \
+             original only, {} within {:.0} % in both |",
             p.ours.map_or("", |o| o.0),
             cells(&ours),
             v.compared,
+            v.reversed.len(),
+            v.only_ours,
+            v.only_original,
             v.ties,
-            v.reversed.len()
+            MARGIN * 100.0
         );
     }
     s
@@ -161,15 +192,18 @@ mod tests {
     #[test]
     fn only_pairs_separated_in_both_can_be_reversed() {
         let names = ["system", "slab", "mimalloc"];
-        // system < slab in both (agree); slab > mimalloc by 30 % in the original but
-        // mimalloc > slab by 20 % in ours (reversed); system / mimalloc within 5 % in
-        // the original (a tie).
+        // system < slab in both (agree); slab > mimalloc by 24 % in the original but
+        // mimalloc > slab by 20 % in ours (reversed).
         let original = [Some(1.0), Some(1.3), Some(1.05)];
         let ours = [Some(1.0), Some(1.2), Some(1.44)];
         let v = verdict(&original, &ours, &names);
         assert_eq!(v.compared, 3);
-        assert_eq!(v.ties, 1);
+        // system / mimalloc: 1.05 apart in the original, 1.44 in ours.
+        assert_eq!((v.ties, v.only_ours, v.only_original), (0, 1, 0));
         assert_eq!(v.reversed, ["slab/mimalloc"]);
+        let flat = [Some(1.0), Some(1.02), Some(1.0)];
+        let v = verdict(&flat, &flat, &names);
+        assert_eq!((v.ties, v.only_ours, v.reversed.len()), (3, 0, 0));
         let missing = [Some(1.0), None, Some(1.44)];
         assert_eq!(verdict(&original, &missing, &names).compared, 1);
     }
