@@ -54,6 +54,11 @@ pub struct OriginalsArgs {
     /// allocator is always added as the reference.
     #[arg(long, value_delimiter = ',')]
     backends: Option<Vec<Backend>>,
+    /// Also measure an allocator's shared object from outside allocmux, as
+    /// NAME=PATH (repeatable, comma-separated), e.g.
+    /// debian-mimalloc=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2.
+    #[arg(long, value_delimiter = ',')]
+    library: Vec<String>,
     /// Runs of each program under each backend (interleaved rounds).
     #[arg(long, default_value_t = 3, value_parser = allocmux_harness::args::positive_u32)]
     rounds: u32,
@@ -95,6 +100,11 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
         return tables.rewrite(dir);
     }
     let source = args.source.as_deref().ok_or("--source is required")?;
+    let externals = args
+        .library
+        .iter()
+        .map(|spec| preload::parse_library(spec))
+        .collect::<Result<Vec<_>, String>>()?;
     let bench = compile::bench_dir(source)?;
     let bench = bench.canonicalize().unwrap_or(bench);
     let root = paths.target_dir.join("originals");
@@ -129,7 +139,8 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
         .collect();
     let executables = compile_all(&chosen, &bench, &bin_dir, &logs);
 
-    let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+    let mut names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+    names.extend(externals.iter().map(|(n, _)| n.as_str()));
     let mut rows = Vec::new();
     let mut failed = 0;
     for p in &chosen {
@@ -142,6 +153,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
                 let session = Session {
                     backends: &backends,
                     libraries: &libraries,
+                    externals: &externals,
                     args,
                     started: &started,
                 };
@@ -215,6 +227,8 @@ struct Session<'a> {
     backends: &'a [Backend],
     /// Each backend's preload library (or why there is none).
     libraries: &'a [Result<PathBuf, String>],
+    /// External libraries (`--library NAME=PATH`).
+    externals: &'a [(String, PathBuf)],
     /// The command line.
     args: &'a OriginalsArgs,
     /// When the command started (RFC 3339).
@@ -231,7 +245,7 @@ impl Session<'_> {
         argv: &[String],
         dir: &Path,
     ) -> Result<Vec<CellRun>, String> {
-        let contenders: Vec<_> = self
+        let mut contenders: Vec<_> = self
             .backends
             .iter()
             .zip(self.libraries)
@@ -241,6 +255,13 @@ impl Session<'_> {
                 c
             })
             .collect();
+        for (name, library) in self.externals {
+            let c = preload::external(exe, name, library);
+            if let Some(why) = &c.unusable {
+                eprintln!("[library] {name}: {why}");
+            }
+            contenders.push(c);
+        }
         let spec = p.metric.map(|m| format!("regex:{m}"));
         let metric = spec.as_deref().map(Metric::parse).transpose()?;
         let mut command = vec![exe.display().to_string()];
@@ -361,6 +382,7 @@ impl Tables<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workspace_root;
 
     /// A stand-in checkout: `bench/` with the probe file and the given sources.
     fn checkout(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -389,6 +411,7 @@ mod tests {
             from: None,
             programs: Some(programs.iter().map(|s| s.to_string()).collect()),
             backends: Some(vec![Backend::System]),
+            library: Vec::new(),
             rounds: 2,
             cpus: Some(2),
             timeout: 60,
@@ -433,6 +456,35 @@ mod tests {
         again.from = Some(work.path().to_path_buf());
         let e = run(&again, &paths).unwrap_err();
         assert!(e.contains("holds no program results"), "{e}");
+    }
+
+    #[test]
+    fn an_external_library_is_measured_under_its_own_name() {
+        let src = checkout(&[("mleak/mleak.c", ALLOCATES)]);
+        let work = tempfile::tempdir().unwrap();
+        let c = workspace_root().join("crates/harness/tests/fixtures/bump_allocator.c");
+        let so = work.path().join("libbump.so");
+        let built = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-O1", "-o"])
+            .arg(&so)
+            .arg(&c)
+            .status()
+            .unwrap();
+        assert!(built.success());
+        let out = work.path().join("out");
+        let mut a = args(src.path(), &out, &["mleak10"]);
+        a.library = vec![format!("bump={}", so.display())];
+        let code = run(&a, &paths_in(work.path())).unwrap();
+        assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::SUCCESS));
+        let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+        assert!(csv.contains("\nmleak10,bump,"), "{csv}");
+        let results = MatrixResults::load(&out.join("mleak10/results.json")).unwrap();
+        let evidence = &results.program.unwrap().evidence;
+        let bump = evidence.iter().find(|e| e.backend == "bump").unwrap();
+        assert!(
+            bump.banner.as_deref().unwrap().contains("libbump.so"),
+            "{bump:?}"
+        );
     }
 
     #[test]

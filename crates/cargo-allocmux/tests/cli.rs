@@ -336,6 +336,58 @@ fn preload_runs_any_program_under_each_library() {
             .starts_with("allocmux-preload: backend=slab "),
         "{slab}"
     );
+    // An allocator from outside allocmux, under the name given to it: the
+    // loader is asked once whether it binds `malloc` to the library.
+    let bump = dir.path().join("libbump.so");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness/tests/fixtures/bump_allocator.c");
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&bump)
+        .arg(&fixture)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let external = dir.path().join("external");
+    let library = format!("bump={}", bump.display());
+    let o = compare_preload(
+        dir.path(),
+        &external,
+        &[
+            "--backends",
+            "slab",
+            "--reps",
+            "1",
+            "--library",
+            &library,
+            "--",
+            "sort",
+            input.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
+    let r = results(&external);
+    let bump_run = run_of(&r, "bump");
+    assert_eq!(bump_run["status"], "ok", "{bump_run}");
+    assert!(
+        bump_run["active"].as_str().unwrap().contains("libbump.so"),
+        "{bump_run}"
+    );
+    let o = allocmux(
+        dir.path(),
+        &[
+            "compare",
+            "--preload",
+            "--library",
+            "slab=/bin/sh",
+            "--",
+            "sort",
+        ],
+    );
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("a backend's name"), "{stderr}");
     let o = allocmux(
         dir.path(),
         &["compare", "--preload", "--", "no-such-program-anywhere"],

@@ -164,21 +164,22 @@ pub fn markdown(rows: &[Row], backends: &[&str], rounds: u32) -> String {
 
 /// The terminal table: speed medians only, one column per backend.
 pub fn terminal(rows: &[Row], backends: &[&str]) -> String {
+    let widths: Vec<usize> = backends.iter().map(|b| b.len().max(8) + 2).collect();
     let mut s = format!("{:<16}", "program");
-    for b in backends {
-        let _ = write!(s, "{b:>10}");
+    for (b, w) in backends.iter().zip(&widths) {
+        let _ = write!(s, "{b:>w$}");
     }
     s.push('\n');
     for r in rows {
         let _ = write!(s, "{:<16}", r.program);
-        for c in &r.cells {
-            let _ = write!(s, "{:>10}", ratio(c.speed.map(|x| x.median)));
+        for (c, w) in r.cells.iter().zip(&widths) {
+            let _ = write!(s, "{:>w$}", ratio(c.speed.map(|x| x.median)));
         }
         s.push('\n');
     }
     let _ = write!(s, "{:<16}", "geomean");
-    for (g, _) in geomeans(rows, backends.len()) {
-        let _ = write!(s, "{:>10}", ratio(g));
+    for ((g, _), w) in geomeans(rows, backends.len()).iter().zip(&widths) {
+        let _ = write!(s, "{:>w$}", ratio(*g));
     }
     s.push('\n');
     s

@@ -22,8 +22,13 @@ use crate::results::{BackendEvidence, CellRun, RunStatus};
 /// why it cannot run.
 #[derive(Debug, Clone)]
 pub struct Contender {
-    /// The backend.
-    pub backend: Backend,
+    /// The name its runs are recorded under: the backend's, or the name given
+    /// to an external library (`--library NAME=PATH`).
+    pub name: String,
+    /// One line on what it is.
+    pub description: String,
+    /// The allocmux backend, or `None` for an external library.
+    pub backend: Option<Backend>,
     /// The program to start (a per-backend build, or the user's program).
     pub program: PathBuf,
     /// Arguments placed before the user's (`--bench` for bench targets).
@@ -41,10 +46,11 @@ pub struct Contender {
 impl Contender {
     /// How a run of this contender shows which allocator served it.
     fn proof(&self, preload_mode: bool) -> Proof {
-        match (preload_mode, &self.preload) {
-            (false, _) => Proof::Banner,
-            (true, Some(_)) => Proof::Library,
-            (true, None) => Proof::Nothing,
+        match (preload_mode, &self.preload, self.backend) {
+            (false, _, _) => Proof::Banner,
+            (true, Some(_), Some(_)) => Proof::Library,
+            (true, Some(_), None) => Proof::Checked,
+            (true, None, _) => Proof::Nothing,
         }
     }
 }
@@ -56,6 +62,9 @@ enum Proof {
     Banner,
     /// The preloaded library's exit line, served=yes.
     Library,
+    /// An external library: checked once, before the runs, that the loader
+    /// binds the program's `malloc` to it ([`super::preload::external`]).
+    Checked,
     /// Nothing: the program runs as it is (the system allocator under --preload).
     Nothing,
 }
@@ -70,7 +79,9 @@ fn expected_feature(backend: Backend) -> Option<&'static str> {
 pub fn build_contender(project: &Project, backend: Backend, work: &Path) -> Contender {
     let mut contender = Contender {
         preload: None,
-        backend,
+        name: backend.name().into(),
+        description: backend.description().into(),
+        backend: Some(backend),
         program: PathBuf::new(),
         leading_args: match project.target {
             TargetKind::Bench(_) => vec!["--bench".into()],
@@ -143,7 +154,7 @@ pub fn build_contender(project: &Project, backend: Backend, work: &Path) -> Cont
 pub fn run_once(contender: &Contender, s: &MeasureSettings<'_>, label: &str, rep: u32) -> CellRun {
     let (preload_mode, args, dir, timeout, metric) =
         (s.preload, s.args, s.dir, s.timeout, s.metric);
-    let mut run = CellRun::new(label, contender.backend.name(), 1, rep, RunStatus::Failed);
+    let mut run = CellRun::new(label, &contender.name, 1, rep, RunStatus::Failed);
     if let Some(why) = &contender.unusable {
         run.error = Some(format!("not run: {}", cmd::last_line(why)));
         return run;
@@ -159,10 +170,11 @@ pub fn run_once(contender: &Contender, s: &MeasureSettings<'_>, label: &str, rep
     if !run.record_process(&finished, timeout, &stderr) {
         return run;
     }
-    let backend = contender.backend.name();
+    let backend = contender.name.as_str();
     let proof = match contender.proof(preload_mode) {
         Proof::Banner => banner::verify(&finished.stderr, finished.pid, backend).map(Some),
         Proof::Library => preload::verify(&finished.stderr, finished.pid, backend).map(Some),
+        Proof::Checked => Ok(contender.evidence.banner.clone()),
         Proof::Nothing => match preload::LIBRARY_LINE
             .read(&finished.stderr)
             .iter()

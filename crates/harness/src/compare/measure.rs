@@ -5,15 +5,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use allocmux::Backend;
-
 use super::contender::{run_once, Contender};
 use super::Metric;
 use crate::machine;
 use crate::matrix::plan::shuffled_rounds;
 use crate::progress::Progress;
 use crate::results::{
-    backend_infos, CellRun, MatrixResults, ProgramInfo, RunStatus, WorkloadInfo, SCHEMA,
+    BackendInfo, CellRun, MatrixResults, ProgramInfo, RunStatus, WorkloadInfo, SCHEMA,
 };
 
 /// How to measure: the same for every contender.
@@ -47,7 +45,6 @@ pub fn measure(
     mut program: ProgramInfo,
     s: &MeasureSettings<'_>,
 ) -> Result<MatrixResults, String> {
-    let backends: Vec<Backend> = contenders.iter().map(|c| c.backend).collect();
     program.evidence = contenders.iter().map(|c| c.evidence.clone()).collect();
     let mut results = MatrixResults {
         schema: SCHEMA,
@@ -55,7 +52,14 @@ pub fn measure(
         mode: "compare".into(),
         shard: None,
         machine: machine::describe(),
-        backends: backend_infos(&backends, |_| None),
+        backends: contenders
+            .iter()
+            .map(|c| BackendInfo {
+                name: c.name.clone(),
+                version: None,
+                description: c.description.clone(),
+            })
+            .collect(),
         workloads: vec![WorkloadInfo {
             name: label.to_owned(),
             description: program.command.join(" "),
@@ -77,12 +81,12 @@ pub fn measure(
     let progress = Progress::new(order.len() as u64);
     for &(i, rep) in &order {
         let c = &contenders[i];
-        progress.start(&format!("{label} on {}", c.backend));
+        progress.start(&format!("{label} on {}", c.name));
         let run = run_once(c, s, label, rep);
         if run.status != RunStatus::Ok {
             progress.note(&format!(
                 "{} rep {rep}: {:?}: {}",
-                c.backend,
+                c.name,
                 run.status,
                 run.error.as_deref().unwrap_or("")
             ));

@@ -85,6 +85,11 @@ pub struct CompareArgs {
     /// preloaded (`LD_PRELOAD`); give the program and its arguments after `--`.
     #[arg(long, conflicts_with_all = ["bin", "example", "bench", "package", "manifest_path"])]
     preload: bool,
+    /// With `--preload`: also measure an allocator's shared object from outside
+    /// allocmux, as NAME=PATH (repeatable, comma-separated), e.g.
+    /// tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4.
+    #[arg(long, value_delimiter = ',', requires = "preload")]
+    library: Vec<String>,
     /// Milliseconds between two samples of each run's resident memory.
     #[arg(long, default_value_t = 10, value_parser = crate::args::sample_ms)]
     sample_ms: u64,
@@ -270,6 +275,11 @@ fn run_preload(
         .split_first()
         .ok_or("--preload measures the program given after `--`, e.g. `cargo allocmux compare --preload -- python3 app.py`")?;
     let path = preload::resolve_program(program)?;
+    let externals = args
+        .library
+        .iter()
+        .map(|spec| preload::parse_library(spec))
+        .collect::<Result<Vec<_>, String>>()?;
     let backends = chosen_backends(args);
     let session = Session::open(args, crate::paths::project_results_dir(cwd, "compare"))?;
     let logs = session.out.join("logs");
@@ -285,6 +295,13 @@ fn run_preload(
         };
         let mut c = preload::contender(&path, backend, library);
         c.evidence.library = c.preload.as_ref().map(|l| l.display().to_string());
+        contenders.push(c);
+    }
+    for (name, library) in &externals {
+        let c = preload::external(&path, name, library);
+        if let Some(why) = &c.unusable {
+            eprintln!("[library] {name}: {why}");
+        }
         contenders.push(c);
     }
     let info = program_info(

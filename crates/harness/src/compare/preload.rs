@@ -210,7 +210,9 @@ pub fn contender(program: &Path, backend: Backend, library: Result<PathBuf, Stri
         env.push(("LD_PRELOAD".into(), lib.display().to_string()));
     }
     Contender {
-        backend,
+        name: backend.name().into(),
+        description: backend.description().into(),
+        backend: Some(backend),
         program: program.to_path_buf(),
         leading_args: Vec::new(),
         env,
@@ -223,6 +225,88 @@ pub fn contender(program: &Path, backend: Backend, library: Result<PathBuf, Stri
         },
         preload: lib,
     }
+}
+
+/// Parses `--library NAME=PATH`: an allocator's shared object from outside
+/// allocmux (a distribution's `libtcmalloc.so.4`, `libmimalloc.so.2`, …) to
+/// measure next to the backends. The name is how results call it: letters,
+/// digits, `-`, `_` and `.`, and not a backend's name.
+pub fn parse_library(spec: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = spec.split_once('=').ok_or_else(|| {
+        format!("--library `{spec}`: write NAME=PATH, e.g. tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4")
+    })?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(format!(
+            "--library `{spec}`: the name must be letters, digits, `-`, `_` or `.`"
+        ));
+    }
+    if Backend::ALL.iter().any(|b| b.name() == name) {
+        return Err(format!(
+            "--library `{spec}`: `{name}` is a backend's name; call the library something else"
+        ));
+    }
+    let path = Path::new(path)
+        .canonicalize()
+        .map_err(|e| format!("--library `{spec}`: {path}: {e}"))?;
+    Ok((name.to_owned(), path))
+}
+
+/// The contender for an external library `library` called `name`. It writes no
+/// exit line, so instead of a per-run proof the loader is asked once, without
+/// running the program's code, where the program's `malloc` binds (ld.so's
+/// trace mode with `LD_BIND_NOW` and `LD_DEBUG=bindings`, as `ldd -r` does);
+/// unless it binds to the library, the contender is unusable.
+pub fn external(program: &Path, name: &str, library: &Path) -> Contender {
+    let mut c = contender(program, Backend::System, Ok(library.to_path_buf()));
+    c.name = name.to_owned();
+    c.description = format!("external library {}", library.display());
+    c.backend = None;
+    c.preload = Some(library.to_path_buf());
+    c.env
+        .push(("LD_PRELOAD".into(), library.display().to_string()));
+    c.evidence.backend = name.to_owned();
+    c.evidence.library = Some(library.display().to_string());
+    match binds_malloc(program, library) {
+        Ok(line) => c.evidence.banner = Some(line),
+        Err(e) => c.unusable = Some(e),
+    }
+    c
+}
+
+/// Checks with the loader that `program`'s `malloc` binds to `library` when it
+/// is preloaded; returns the loader's line that says so.
+pub fn binds_malloc(program: &Path, library: &Path) -> Result<String, String> {
+    let out = std::process::Command::new(program)
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .env("LD_WARN", "yes")
+        .env("LD_BIND_NOW", "yes")
+        .env("LD_DEBUG", "bindings")
+        .env("LD_PRELOAD", library)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot ask the loader about {}: {e}", program.display()))?;
+    let target = format!(" to {} [", library.display());
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find(|l| l.contains(&target) && l.contains("normal symbol `malloc'"))
+        .map(|l| {
+            format!(
+                "ld.so (checked before the runs):{}",
+                l.split_once(':').map_or(l, |x| x.1)
+            )
+        })
+        .ok_or_else(|| {
+            format!(
+                "the loader does not bind malloc to {} when it is preloaded into {} (no `malloc` \
+                 in the library, or not a shared object the loader accepts)",
+                library.display(),
+                program.display()
+            )
+        })
 }
 
 #[cfg(test)]
@@ -244,6 +328,59 @@ mod tests {
             .unwrap_err()
             .contains("was not loaded"));
         assert_eq!(LIBRARY_LINE.strip(err), "x");
+    }
+
+    /// Compiles `c` into a shared object in `dir`.
+    fn shared_object(dir: &Path, name: &str, c: &str) -> PathBuf {
+        let src = dir.join(format!("{name}.c"));
+        std::fs::write(&src, c).unwrap();
+        let so = dir.join(format!("{name}.so"));
+        let ok = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-O1", "-o"])
+            .arg(&so)
+            .arg(&src)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        so
+    }
+
+    #[test]
+    fn external_libraries_are_named_and_checked_with_the_loader() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = shared_object(
+            dir.path(),
+            "with",
+            "#include <stddef.h>\nvoid *malloc(size_t n) { (void)n; return 0; }\n",
+        );
+        let without = shared_object(
+            dir.path(),
+            "without",
+            "int not_an_allocator(void) { return 1; }\n",
+        );
+        let sh = resolve_program("sh").unwrap();
+        let line = binds_malloc(&sh, &with.canonicalize().unwrap()).unwrap();
+        assert!(
+            line.contains("with.so") && line.contains("`malloc'"),
+            "{line}"
+        );
+        let e = binds_malloc(&sh, &without.canonicalize().unwrap()).unwrap_err();
+        assert!(e.contains("does not bind malloc"), "{e}");
+        let c = external(&sh, "other", &without.canonicalize().unwrap());
+        assert_eq!((c.name.as_str(), c.backend), ("other", None));
+        assert!(c.unusable.is_some());
+
+        let spec = format!("mine={}", with.display());
+        assert_eq!(parse_library(&spec).unwrap().0, "mine");
+        for (bad, says) in [
+            ("mine", "NAME=PATH"),
+            ("my lib=/x", "letters, digits"),
+            (&*format!("slab={}", with.display()), "a backend's name"),
+            ("mine=/no/such/file.so", "/no/such/file.so"),
+        ] {
+            let e = parse_library(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]
