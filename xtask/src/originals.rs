@@ -15,7 +15,11 @@
 //! program with the compare results (`results.json`, reports), and
 //! `summary.md` / `summary.csv` (rewritten after every program): speed and peak
 //! RSS relative to the system allocator as medians of per-round ratios, and
-//! their geometric mean. docs/results/originals.md holds such tables.
+//! their geometric mean (relative to `--reference` instead when given).
+//! `--library NAME=PATH` adds an allocator from outside allocmux (checked with
+//! the loader, see `compare --preload`); `--from DIR` summarises an earlier run
+//! again; `--matrix` puts our workloads' rows next to the originals
+//! (`agreement.rs`). docs/results/originals.md holds such tables.
 
 mod agreement;
 mod compile;
@@ -59,6 +63,9 @@ pub struct OriginalsArgs {
     /// debian-mimalloc=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2.
     #[arg(long, value_delimiter = ',')]
     library: Vec<String>,
+    /// What speed and RSS are relative to: a backend or a `--library` name.
+    #[arg(long, default_value = "system")]
+    reference: String,
     /// Runs of each program under each backend (interleaved rounds).
     #[arg(long, default_value_t = 3, value_parser = allocmux_harness::args::positive_u32)]
     rounds: u32,
@@ -97,7 +104,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
         cpus,
     };
     if let Some(dir) = &args.from {
-        return tables.rewrite(dir);
+        return tables.rewrite(dir, &args.reference);
     }
     let source = args.source.as_deref().ok_or("--source is required")?;
     let externals = args
@@ -141,6 +148,14 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
 
     let mut names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
     names.extend(externals.iter().map(|(n, _)| n.as_str()));
+    reference_first(&mut names, &args.reference)?;
+    let session = Session {
+        backends: &backends,
+        libraries: &libraries,
+        externals: &externals,
+        args,
+        started: &started,
+    };
     let mut rows = Vec::new();
     let mut failed = 0;
     for p in &chosen {
@@ -150,13 +165,6 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                 let argv = programs::arguments(p, cpus, &bench);
-                let session = Session {
-                    backends: &backends,
-                    libraries: &libraries,
-                    externals: &externals,
-                    args,
-                    started: &started,
-                };
                 session.measure(p, exe, &argv, &dir)?
             }
             _ => Vec::new(),
@@ -185,7 +193,20 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     })
 }
 
-/// `--backends` with the system allocator added first (the reference).
+/// Moves `reference` to the front of `names` (the summary's ratios are
+/// relative to the first); an unknown name lists the valid ones.
+fn reference_first(names: &mut [&str], reference: &str) -> Result<(), String> {
+    let i = names.iter().position(|n| *n == reference).ok_or_else(|| {
+        format!(
+            "--reference `{reference}` is not measured in this run; the choices are: {}",
+            names.join(", ")
+        )
+    })?;
+    names[..=i].rotate_right(1);
+    Ok(())
+}
+
+/// `--backends` with the system allocator added first.
 fn chosen_backends(wanted: Option<&[Backend]>) -> Vec<Backend> {
     let mut v = vec![Backend::System];
     for &b in wanted.unwrap_or(&Backend::ALL) {
@@ -342,7 +363,7 @@ impl Tables<'_> {
 
     /// `--from DIR`: the summary of an earlier run, from its programs'
     /// `results.json`, written again into `dir`.
-    fn rewrite(&self, dir: &Path) -> Result<ExitCode, String> {
+    fn rewrite(&self, dir: &Path, reference: &str) -> Result<ExitCode, String> {
         let mut found = Vec::new();
         for p in self.chosen {
             let path = dir.join(p.name).join("results.json");
@@ -357,7 +378,8 @@ impl Tables<'_> {
             ));
         };
         let names: Vec<String> = first.backends.iter().map(|b| b.name.clone()).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+        reference_first(&mut names, reference)?;
         let rounds = found
             .iter()
             .flat_map(|(_, r)| r.runs.iter().map(|run| run.rep + 1))
@@ -412,6 +434,7 @@ mod tests {
             programs: Some(programs.iter().map(|s| s.to_string()).collect()),
             backends: Some(vec![Backend::System]),
             library: Vec::new(),
+            reference: "system".into(),
             rounds: 2,
             cpus: Some(2),
             timeout: 60,
@@ -453,7 +476,11 @@ mod tests {
             std::fs::read_to_string(out.join("summary.csv")).unwrap(),
             csv
         );
+        again.reference = "slab".into();
+        let e = run(&again, &paths).unwrap_err();
+        assert!(e.contains("the choices are: system"), "{e}");
         again.from = Some(work.path().to_path_buf());
+        again.reference = "system".into();
         let e = run(&again, &paths).unwrap_err();
         assert!(e.contains("holds no program results"), "{e}");
     }
@@ -478,6 +505,22 @@ mod tests {
         assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::SUCCESS));
         let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
         assert!(csv.contains("\nmleak10,bump,"), "{csv}");
+        // The same run relative to the external library.
+        let mut again = args(src.path(), &out, &["mleak10"]);
+        (again.source, again.out, again.from) = (None, None, Some(out.clone()));
+        again.reference = "bump".into();
+        run(&again, &paths_in(work.path())).unwrap();
+        let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+        assert!(
+            csv.contains("\nmleak10,bump,1.0000,1.0000,1.0000,1.0000,2,2"),
+            "{csv}"
+        );
+        let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(
+            md.contains("relative to bump")
+                && md.contains("| program | bump speed | system speed |"),
+            "{md}"
+        );
         let results = MatrixResults::load(&out.join("mleak10/results.json")).unwrap();
         let evidence = &results.program.unwrap().evidence;
         let bump = evidence.iter().find(|e| e.backend == "bump").unwrap();

@@ -140,10 +140,10 @@ pub fn markdown(
     let mut s = format!(
         "\n## Original against ours\n\nOurs: the row of the workload named after the program \
          at the same thread count, from the matrix run started {} (a row from the last run \
-         that has it). Speed relative to {}; a pair is reversed when both separate it by \
+         that has it). Speed relative to system (the original's as a ratio of medians when \
+         the summary's reference is another); a pair is reversed when both separate it by \
          more than {:.0} % in opposite directions.\n\n| program | source |",
         runs.join(", then "),
-        names[0],
         MARGIN * 100.0
     );
     for n in names {
@@ -153,10 +153,14 @@ pub fn markdown(
     s.push_str(&"---|".repeat(names.len() + 1));
     s.push('\n');
     for (p, row) in programs.iter().zip(rows) {
+        let system = names
+            .iter()
+            .position(|n| *n == "system")
+            .and_then(|i| row.cells[i].speed.map(|x| x.median));
         let original: Vec<Option<f64>> = row
             .cells
             .iter()
-            .map(|c| c.speed.map(|x| x.median))
+            .map(|c| Some(c.speed?.median / system?))
             .collect();
         let Some((ours, started)) = ours(p, cpus, matrices, names) else {
             continue;
