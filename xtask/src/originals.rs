@@ -107,11 +107,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
         return tables.rewrite(dir, &args.reference);
     }
     let source = args.source.as_deref().ok_or("--source is required")?;
-    let externals = args
-        .library
-        .iter()
-        .map(|spec| preload::parse_library(spec))
-        .collect::<Result<Vec<_>, String>>()?;
+    let externals = preload::parse_libraries(&args.library)?;
     let bench = compile::bench_dir(source)?;
     let bench = bench.canonicalize().unwrap_or(bench);
     let root = paths.target_dir.join("originals");

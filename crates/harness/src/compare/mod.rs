@@ -275,11 +275,7 @@ fn run_preload(
         .split_first()
         .ok_or("--preload measures the program given after `--`, e.g. `cargo allocmux compare --preload -- python3 app.py`")?;
     let path = preload::resolve_program(program)?;
-    let externals = args
-        .library
-        .iter()
-        .map(|spec| preload::parse_library(spec))
-        .collect::<Result<Vec<_>, String>>()?;
+    let externals = preload::parse_libraries(&args.library)?;
     let backends = chosen_backends(args);
     let session = Session::open(args, crate::paths::project_results_dir(cwd, "compare"))?;
     let logs = session.out.join("logs");

@@ -255,26 +255,45 @@ pub fn parse_library(spec: &str) -> Result<(String, PathBuf), String> {
     Ok((name.to_owned(), path))
 }
 
+/// Parses every `--library` spec; the same name twice is refused.
+pub fn parse_libraries(specs: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
+    let mut libraries: Vec<(String, PathBuf)> = Vec::new();
+    for spec in specs {
+        let (name, path) = parse_library(spec)?;
+        if libraries.iter().any(|(n, _)| *n == name) {
+            return Err(format!("--library: the name `{name}` is given twice"));
+        }
+        libraries.push((name, path));
+    }
+    Ok(libraries)
+}
+
 /// The contender for an external library `library` called `name`. It writes no
 /// exit line, so instead of a per-run proof the loader is asked once, without
 /// running the program's code, where the program's `malloc` binds (ld.so's
 /// trace mode with `LD_BIND_NOW` and `LD_DEBUG=bindings`, as `ldd -r` does);
 /// unless it binds to the library, the contender is unusable.
 pub fn external(program: &Path, name: &str, library: &Path) -> Contender {
-    let mut c = contender(program, Backend::System, Ok(library.to_path_buf()));
-    c.name = name.to_owned();
-    c.description = format!("external library {}", library.display());
-    c.backend = None;
-    c.preload = Some(library.to_path_buf());
-    c.env
-        .push(("LD_PRELOAD".into(), library.display().to_string()));
-    c.evidence.backend = name.to_owned();
-    c.evidence.library = Some(library.display().to_string());
-    match binds_malloc(program, library) {
-        Ok(line) => c.evidence.banner = Some(line),
-        Err(e) => c.unusable = Some(e),
+    let (banner, unusable) = match binds_malloc(program, library) {
+        Ok(line) => (Some(line), None),
+        Err(e) => (None, Some(e)),
+    };
+    Contender {
+        name: name.to_owned(),
+        description: format!("external library {}", library.display()),
+        backend: None,
+        program: program.to_path_buf(),
+        leading_args: Vec::new(),
+        env: vec![("LD_PRELOAD".into(), library.display().to_string())],
+        unusable,
+        evidence: BackendEvidence {
+            backend: name.to_owned(),
+            facade_features: Vec::new(),
+            library: Some(library.display().to_string()),
+            banner,
+        },
+        preload: Some(library.to_path_buf()),
     }
-    c
 }
 
 /// Checks with the loader that `program`'s `malloc` binds to `library` when it
@@ -372,6 +391,8 @@ mod tests {
 
         let spec = format!("mine={}", with.display());
         assert_eq!(parse_library(&spec).unwrap().0, "mine");
+        let twice = parse_libraries(&[spec.clone(), spec]).unwrap_err();
+        assert!(twice.contains("given twice"), "{twice}");
         for (bad, says) in [
             ("mine", "NAME=PATH"),
             ("my lib=/x", "letters, digits"),
