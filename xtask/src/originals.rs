@@ -12,7 +12,8 @@
 //! runs fail is reported and the rest goes on.
 //!
 //! Output in `target/originals/<time>/` (and `…/latest`): one directory per
-//! program with the compare results (`results.json`, reports), and
+//! program with its compare results and report (`results.json`, `report.md`,
+//! `report.html`), and
 //! `summary.md` / `summary.csv` (rewritten after every program): speed and peak
 //! RSS relative to the system allocator as medians of per-round ratios, and
 //! their geometric mean (relative to `--reference` instead when given).
@@ -306,7 +307,10 @@ impl Session<'_> {
             preload: true,
             check_output: false,
         };
-        Ok(measure(&contenders, p.name, info, &settings)?.runs)
+        let results = measure(&contenders, p.name, info, &settings)?;
+        // The program's own compare report (report.md / .html / results.csv).
+        allocmux_harness::report::write_all(&results, dir)?;
+        Ok(results.runs)
     }
 }
 
@@ -461,6 +465,7 @@ mod tests {
         let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
         assert!(md.contains("N = 2") && md.contains("| mleak100 |"), "{md}");
         assert!(out.join("mleak10/results.json").is_file());
+        assert!(out.join("mleak10/report.html").is_file());
         assert!(work.path().join("target/originals/bin/mleak").is_file());
 
         // `--from` writes the same summary again from the saved results.
