@@ -313,9 +313,13 @@ pub fn binds_malloc(program: &Path, library: &Path) -> Result<String, String> {
     text.lines()
         .find(|l| l.contains(&target) && l.contains("normal symbol `malloc'"))
         .map(|l| {
+            let file = l
+                .split_once("binding file ")
+                .and_then(|(_, rest)| rest.split_once(" ["))
+                .map_or("the program", |(file, _)| file);
             format!(
-                "ld.so (checked before the runs):{}",
-                l.split_once(':').map_or(l, |x| x.1)
+                "ld.so binds malloc of {file} to {} (checked before the runs)",
+                library.display()
             )
         })
         .ok_or_else(|| {
@@ -380,7 +384,7 @@ mod tests {
         let sh = resolve_program("sh").unwrap();
         let line = binds_malloc(&sh, &with.canonicalize().unwrap()).unwrap();
         assert!(
-            line.contains("with.so") && line.contains("`malloc'"),
+            line.contains("with.so") && line.contains("binds malloc"),
             "{line}"
         );
         let e = binds_malloc(&sh, &without.canonicalize().unwrap()).unwrap_err();
