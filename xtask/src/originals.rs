@@ -361,14 +361,16 @@ impl Tables<'_> {
         Ok(())
     }
 
-    /// `--from DIR`: the summary of an earlier run, from its programs'
-    /// `results.json`, written again into `dir`.
+    /// `--from DIR`: the summary and the programs' reports of an earlier run,
+    /// from their `results.json`, written again into `dir`.
     fn rewrite(&self, dir: &Path, reference: &str) -> Result<ExitCode, String> {
         let mut found = Vec::new();
         for p in self.chosen {
             let path = dir.join(p.name).join("results.json");
             if path.is_file() {
-                found.push((*p, MatrixResults::load(&path)?));
+                let results = MatrixResults::load(&path)?;
+                allocmux_harness::report::write_all(&results, &dir.join(p.name))?;
+                found.push((*p, results));
             }
         }
         let Some((_, first)) = found.first() else {

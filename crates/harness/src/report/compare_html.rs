@@ -171,7 +171,7 @@ pub fn render_html(s: &CompareSummary, results: &MatrixResults) -> String {
             };
             let _ = writeln!(
                 out,
-                "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"name\"><code>{}</code></td></tr>",
+                "<tr><td class=\"name\">{}</td><td class=\"name wrap\">{}</td><td class=\"name wrap\"><code>{}</code></td></tr>",
                 escape(&e.backend),
                 escape(&how),
                 escape(e.banner.as_deref().unwrap_or("(nothing expected, or no run succeeded)"))

@@ -41,6 +41,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 14px; }
 th, td { border: 1px solid #d4d4d4; padding: 4px 9px; text-align: right; white-space: nowrap; }
 th { background: #f2f2f2; }
 td.name, th.name { text-align: left; }
+td.wrap { white-space: normal; overflow-wrap: anywhere; max-width: 44em; }
 td.best { font-weight: bold; outline: 2px solid #1a1a1a; outline-offset: -2px; }
 td.bad { background: #fbe3e3; color: #a00000; font-weight: bold; text-align: center; }
 td.none { color: #999; text-align: center; }
