@@ -34,7 +34,6 @@ use std::time::{Duration, SystemTime};
 use allocmux::Backend;
 use allocmux_harness::compare::{measure, preload, MeasureSettings, Metric};
 use allocmux_harness::paths::{link_latest, timestamp_dir_name};
-use allocmux_harness::progress::announced_build;
 use allocmux_harness::report::{summarize, Summary};
 use allocmux_harness::results::{CellRun, MatrixResults, MetricInfo, ProgramInfo, RunStatus};
 use allocmux_harness::Paths;
@@ -125,22 +124,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     link_latest(&root, &out);
 
     let backends = chosen_backends(args.backends.as_deref());
-    let libraries: Vec<Result<PathBuf, String>> = backends
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if b == Backend::System {
-                return Err(String::new());
-            }
-            announced_build(
-                i,
-                backends.len(),
-                &format!("library for {b}"),
-                b.name(),
-                || preload::build_library(paths, b, &[], &logs),
-            )
-        })
-        .collect();
+    let libraries = preload::build_libraries(paths, &backends, &logs);
     let executables = compile_all(&chosen, &bench, &bin_dir, &logs);
 
     let mut names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
@@ -263,23 +247,7 @@ impl Session<'_> {
         argv: &[String],
         dir: &Path,
     ) -> Result<Vec<CellRun>, String> {
-        let mut contenders: Vec<_> = self
-            .backends
-            .iter()
-            .zip(self.libraries)
-            .map(|(&b, lib)| {
-                let mut c = preload::contender(exe, b, lib.clone());
-                c.evidence.library = c.preload.as_ref().map(|l| l.display().to_string());
-                c
-            })
-            .collect();
-        for (name, library) in self.externals {
-            let c = preload::external(exe, name, library);
-            if let Some(why) = &c.unusable {
-                eprintln!("[library] {name}: {why}");
-            }
-            contenders.push(c);
-        }
+        let contenders = preload::contenders(exe, self.backends, self.libraries, self.externals);
         let spec = p.metric.map(|m| format!("regex:{m}"));
         let metric = spec.as_deref().map(Metric::parse).transpose()?;
         let mut command = vec![exe.display().to_string()];

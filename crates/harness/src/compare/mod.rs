@@ -279,27 +279,8 @@ fn run_preload(
     let backends = chosen_backends(args);
     let session = Session::open(args, crate::paths::project_results_dir(cwd, "compare"))?;
     let logs = session.out.join("logs");
-    let mut contenders = Vec::new();
-    for (i, &backend) in backends.iter().enumerate() {
-        let library = if backend == Backend::System {
-            Err(String::new())
-        } else {
-            let what = format!("library for {backend}");
-            announced_build(i, backends.len(), &what, backend.name(), || {
-                preload::build_library(allocmux, backend, &[], &logs)
-            })
-        };
-        let mut c = preload::contender(&path, backend, library);
-        c.evidence.library = c.preload.as_ref().map(|l| l.display().to_string());
-        contenders.push(c);
-    }
-    for (name, library) in &externals {
-        let c = preload::external(&path, name, library);
-        if let Some(why) = &c.unusable {
-            eprintln!("[library] {name}: {why}");
-        }
-        contenders.push(c);
-    }
+    let libraries = preload::build_libraries(allocmux, &backends, &logs);
+    let contenders = preload::contenders(&path, &backends, &libraries, &externals);
     let info = program_info(
         args,
         args.args.clone(),

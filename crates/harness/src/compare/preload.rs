@@ -17,6 +17,7 @@ use super::lines::LineKind;
 use super::Contender;
 use crate::cargo_build::{self, BuildRequest, TargetKind};
 use crate::paths::Paths;
+use crate::progress::announced_build;
 use crate::results::BackendEvidence;
 
 /// The environment variable that turns the libraries' exit line on.
@@ -220,11 +221,58 @@ pub fn contender(program: &Path, backend: Backend, library: Result<PathBuf, Stri
         evidence: BackendEvidence {
             backend: backend.name().into(),
             facade_features: Vec::new(),
-            library: None,
+            library: lib.as_ref().map(|l| l.display().to_string()),
             banner: None,
         },
         preload: lib,
     }
+}
+
+/// Builds the library of every backend in `backends` (the system allocator
+/// needs none: its entry is an empty error), announcing each build; a failed
+/// build is kept as its reason.
+pub fn build_libraries(
+    paths: &Paths,
+    backends: &[Backend],
+    log_dir: &Path,
+) -> Vec<Result<PathBuf, String>> {
+    backends
+        .iter()
+        .enumerate()
+        .map(|(i, &backend)| {
+            if backend == Backend::System {
+                return Err(String::new());
+            }
+            let what = format!("library for {backend}");
+            announced_build(i, backends.len(), &what, backend.name(), || {
+                build_library(paths, backend, &[], log_dir)
+            })
+        })
+        .collect()
+}
+
+/// The contenders for `program`: each of `backends` with its entry of
+/// `libraries` (from [`build_libraries`]), then each external library,
+/// saying on stderr why one the loader refuses cannot run.
+pub fn contenders(
+    program: &Path,
+    backends: &[Backend],
+    libraries: &[Result<PathBuf, String>],
+    externals: &[(String, PathBuf)],
+) -> Vec<Contender> {
+    let mut all: Vec<Contender> = backends
+        .iter()
+        .zip(libraries)
+        .map(|(&backend, library)| contender(program, backend, library.clone()))
+        .collect();
+    for (name, library) in externals {
+        let c = external(program, name, library);
+        if let Some(why) = &c.unusable {
+            eprintln!("[library] {name}: {why}");
+        }
+        all.push(c);
+    }
+    all
 }
 
 /// Parses `--library NAME=PATH`: an allocator's shared object from outside
