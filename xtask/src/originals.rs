@@ -21,25 +21,32 @@
 //! the loader, see `compare --preload`); `--from DIR` summarises an earlier run
 //! again; `--matrix` puts our workloads' rows next to the originals
 //! (`agreement.rs`). docs/results/originals.md holds such tables.
+//!
+//! Parts: `programs.rs` (the tests and their invocations), `compile.rs`,
+//! `session.rs` (measuring one program), `summary.rs` and `tables.rs` (the
+//! summary files), `agreement.rs` (against our matrix).
 
 mod agreement;
 mod compile;
 mod programs;
+mod session;
 mod summary;
+mod tables;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use allocmux::Backend;
-use allocmux_harness::compare::{measure, preload, MeasureSettings, Metric};
+use allocmux_harness::compare::preload;
 use allocmux_harness::paths::{link_latest, timestamp_dir_name};
 use allocmux_harness::report::{summarize, Summary};
-use allocmux_harness::results::{CellRun, MatrixResults, MetricInfo, ProgramInfo, RunStatus};
+use allocmux_harness::results::{MatrixResults, RunStatus};
 use allocmux_harness::Paths;
 use clap::Args;
 
-use programs::Program;
+use session::Session;
+use tables::Tables;
 
 /// Options of `cargo xtask originals`.
 #[derive(Args, Debug)]
@@ -125,16 +132,17 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
 
     let backends = chosen_backends(args.backends.as_deref());
     let libraries = preload::build_libraries(paths, &backends, &logs);
-    let executables = compile_all(&chosen, &bench, &bin_dir, &logs);
+    let executables = compile::compile_all(&chosen, &bench, &bin_dir, &logs);
 
     let mut names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
     names.extend(externals.iter().map(|(n, _)| n.as_str()));
-    reference_first(&mut names, &args.reference)?;
+    tables::reference_first(&mut names, &args.reference)?;
     let session = Session {
         backends: &backends,
         libraries: &libraries,
         externals: &externals,
-        args,
+        rounds: args.rounds,
+        timeout: Duration::from_secs(args.timeout),
         started: &started,
     };
     let mut rows = Vec::new();
@@ -174,19 +182,6 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     })
 }
 
-/// Moves `reference` to the front of `names` (the summary's ratios are
-/// relative to the first); an unknown name lists the valid ones.
-fn reference_first(names: &mut [&str], reference: &str) -> Result<(), String> {
-    let i = names.iter().position(|n| *n == reference).ok_or_else(|| {
-        format!(
-            "--reference `{reference}` is not measured in this run; the choices are: {}",
-            names.join(", ")
-        )
-    })?;
-    names[..=i].rotate_right(1);
-    Ok(())
-}
-
 /// `--backends` with the system allocator added first.
 fn chosen_backends(wanted: Option<&[Backend]>) -> Vec<Backend> {
     let mut v = vec![Backend::System];
@@ -198,181 +193,10 @@ fn chosen_backends(wanted: Option<&[Backend]>) -> Vec<Backend> {
     v
 }
 
-/// Compiles every binary the chosen programs need, once each; a failure is
-/// reported and kept, so its programs are skipped and the rest still run.
-fn compile_all(
-    chosen: &[&Program],
-    bench: &Path,
-    bin_dir: &Path,
-    logs: &Path,
-) -> Vec<(&'static str, Result<PathBuf, String>)> {
-    let mut built: Vec<(&'static str, Result<PathBuf, String>)> = Vec::new();
-    for p in chosen {
-        if built.iter().any(|(n, _)| *n == p.binary) {
-            continue;
-        }
-        let b = programs::binary(p.binary);
-        let log = logs.join(format!("build-{}.log", b.name));
-        let r = compile::compile(b, bench, bin_dir, &log);
-        match &r {
-            Ok(_) => eprintln!("[compile] {} ok", b.name),
-            Err(e) => eprintln!("[compile] {} FAILED: {e}", b.name),
-        }
-        built.push((b.name, r));
-    }
-    built
-}
-
-/// What every program's measurement shares.
-struct Session<'a> {
-    /// The backends, the system allocator first.
-    backends: &'a [Backend],
-    /// Each backend's preload library (or why there is none).
-    libraries: &'a [Result<PathBuf, String>],
-    /// External libraries (`--library NAME=PATH`).
-    externals: &'a [(String, PathBuf)],
-    /// The command line.
-    args: &'a OriginalsArgs,
-    /// When the command started (RFC 3339).
-    started: &'a str,
-}
-
-impl Session<'_> {
-    /// Measures program `p` (executable `exe`, arguments `argv`) under every
-    /// backend with the compare engine, writing its results into `dir`.
-    fn measure(
-        &self,
-        p: &Program,
-        exe: &Path,
-        argv: &[String],
-        dir: &Path,
-    ) -> Result<Vec<CellRun>, String> {
-        let contenders = preload::contenders(exe, self.backends, self.libraries, self.externals);
-        let spec = p.metric.map(|m| format!("regex:{m}"));
-        let metric = spec.as_deref().map(Metric::parse).transpose()?;
-        let mut command = vec![exe.display().to_string()];
-        command.extend(argv.iter().cloned());
-        let info = ProgramInfo {
-            command,
-            project: String::new(),
-            target: format!("original program {}", p.name),
-            method: "preload".into(),
-            metric: spec.map(|spec| MetricInfo {
-                spec,
-                higher_is_better: true,
-            }),
-            evidence: Vec::new(),
-        };
-        let settings = MeasureSettings {
-            args: argv,
-            dir,
-            reps: self.args.rounds,
-            timeout: Duration::from_secs(self.args.timeout),
-            sample: Duration::from_millis(10),
-            metric: metric.as_ref(),
-            started: self.started.to_owned(),
-            out: dir,
-            preload: true,
-            check_output: false,
-        };
-        let results = measure(&contenders, p.name, info, &settings)?;
-        // The program's own compare report (report.md / .html / results.csv).
-        allocmux_harness::report::write_all(&results, dir)?;
-        Ok(results.runs)
-    }
-}
-
-/// What the summary files are made of besides the rows.
-struct Tables<'a> {
-    /// The programs, in table order.
-    chosen: &'a [&'static Program],
-    /// Our matrix runs, for the side-by-side section (later ones first).
-    matrices: &'a [Summary],
-    /// The `…N` programs' thread count.
-    cpus: usize,
-}
-
-impl Tables<'_> {
-    /// Rewrites `summary.md` and `summary.csv` in `out` with `rows` (one per
-    /// program so far, in `chosen` order).
-    fn write(
-        &self,
-        out: &Path,
-        rows: &[summary::Row],
-        names: &[&str],
-        rounds: u32,
-    ) -> Result<(), String> {
-        let mut md = format!(
-            "# The original programs under each backend\n\nmimalloc-bench's programs at bench.sh's \
-             invocations with N = {}, each backend preloaded (`LD_PRELOAD`), {rounds} shuffled \
-             rounds (`cargo xtask originals`).\n\n{}",
-            self.cpus,
-            summary::markdown(rows, names, rounds)
-        );
-        if !self.matrices.is_empty() {
-            md.push_str(&agreement::markdown(
-                self.chosen,
-                rows,
-                self.cpus,
-                self.matrices,
-                names,
-            ));
-        }
-        for (file, text) in [
-            ("summary.md", md),
-            ("summary.csv", summary::csv(rows, names)),
-        ] {
-            let path = out.join(file);
-            std::fs::write(&path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        }
-        Ok(())
-    }
-
-    /// `--from DIR`: the summary and the programs' reports of an earlier run,
-    /// from their `results.json`, written again into `dir`.
-    fn rewrite(&self, dir: &Path, reference: &str) -> Result<ExitCode, String> {
-        let mut found = Vec::new();
-        for p in self.chosen {
-            let path = dir.join(p.name).join("results.json");
-            if path.is_file() {
-                let results = MatrixResults::load(&path)?;
-                allocmux_harness::report::write_all(&results, &dir.join(p.name))?;
-                found.push((*p, results));
-            }
-        }
-        let Some((_, first)) = found.first() else {
-            return Err(format!(
-                "{} holds no program results (<program>/results.json) of `cargo xtask originals`",
-                dir.display()
-            ));
-        };
-        let names: Vec<String> = first.backends.iter().map(|b| b.name.clone()).collect();
-        let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
-        reference_first(&mut names, reference)?;
-        let rounds = found
-            .iter()
-            .flat_map(|(_, r)| r.runs.iter().map(|run| run.rep + 1))
-            .max()
-            .unwrap_or(0);
-        let chosen: Vec<&'static Program> = found.iter().map(|(p, _)| *p).collect();
-        let rows: Vec<_> = found
-            .iter()
-            .map(|(p, r)| summary::row(p.name, p.metric.is_some(), &names, &r.runs))
-            .collect();
-        let tables = Tables {
-            chosen: &chosen,
-            ..*self
-        };
-        tables.write(dir, &rows, &names, rounds)?;
-        println!("{}", summary::terminal(&rows, &names));
-        println!("Summary rewritten: {}", dir.join("summary.md").display());
-        Ok(ExitCode::SUCCESS)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use crate::workspace_root;
 

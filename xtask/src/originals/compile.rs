@@ -67,6 +67,31 @@ pub fn compile(b: &Binary, bench: &Path, bin_dir: &Path, log: &Path) -> Result<P
     Ok(exe)
 }
 
+/// Compiles every binary the chosen programs need, once each; a failure is
+/// reported and kept, so its programs are skipped and the rest still run.
+pub fn compile_all(
+    chosen: &[&super::programs::Program],
+    bench: &Path,
+    bin_dir: &Path,
+    logs: &Path,
+) -> Vec<(&'static str, Result<PathBuf, String>)> {
+    let mut built: Vec<(&'static str, Result<PathBuf, String>)> = Vec::new();
+    for p in chosen {
+        if built.iter().any(|(n, _)| *n == p.binary) {
+            continue;
+        }
+        let b = super::programs::binary(p.binary);
+        let log = logs.join(format!("build-{}.log", b.name));
+        let r = compile(b, bench, bin_dir, &log);
+        match &r {
+            Ok(_) => eprintln!("[compile] {} ok", b.name),
+            Err(e) => eprintln!("[compile] {} FAILED: {e}", b.name),
+        }
+        built.push((b.name, r));
+    }
+    built
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

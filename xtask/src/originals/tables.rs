@@ -1,0 +1,114 @@
+//! The run's summary files: `summary.md` (the speed and RSS table, and with
+//! `--matrix` the side-by-side section) and `summary.csv`, written after every
+//! program, or again from an earlier run's results (`--from`).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use allocmux_harness::report::Summary;
+use allocmux_harness::results::MatrixResults;
+
+use super::programs::Program;
+use super::{agreement, summary};
+
+/// Moves `reference` to the front of `names` (the summary's ratios are
+/// relative to the first); an unknown name lists the valid ones.
+pub fn reference_first(names: &mut [&str], reference: &str) -> Result<(), String> {
+    let i = names.iter().position(|n| *n == reference).ok_or_else(|| {
+        format!(
+            "--reference `{reference}` is not measured in this run; the choices are: {}",
+            names.join(", ")
+        )
+    })?;
+    names[..=i].rotate_right(1);
+    Ok(())
+}
+
+/// What the summary files are made of besides the rows.
+pub struct Tables<'a> {
+    /// The programs, in table order.
+    pub chosen: &'a [&'static Program],
+    /// Our matrix runs, for the side-by-side section (later ones first).
+    pub matrices: &'a [Summary],
+    /// The `…N` programs' thread count.
+    pub cpus: usize,
+}
+
+impl Tables<'_> {
+    /// Rewrites `summary.md` and `summary.csv` in `out` with `rows` (one per
+    /// program so far, in `chosen` order).
+    pub fn write(
+        &self,
+        out: &Path,
+        rows: &[summary::Row],
+        names: &[&str],
+        rounds: u32,
+    ) -> Result<(), String> {
+        let mut md = format!(
+            "# The original programs under each backend\n\nmimalloc-bench's programs at bench.sh's \
+             invocations with N = {}, each backend preloaded (`LD_PRELOAD`), {rounds} shuffled \
+             rounds (`cargo xtask originals`).\n\n{}",
+            self.cpus,
+            summary::markdown(rows, names, rounds)
+        );
+        if !self.matrices.is_empty() {
+            md.push_str(&agreement::markdown(
+                self.chosen,
+                rows,
+                self.cpus,
+                self.matrices,
+                names,
+            ));
+        }
+        for (file, text) in [
+            ("summary.md", md),
+            ("summary.csv", summary::csv(rows, names)),
+        ] {
+            let path = out.join(file);
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// `--from DIR`: the summary and the programs' reports of an earlier run,
+    /// from their `results.json`, written again into `dir`.
+    pub fn rewrite(&self, dir: &Path, reference: &str) -> Result<ExitCode, String> {
+        let mut found = Vec::new();
+        for p in self.chosen {
+            let path = dir.join(p.name).join("results.json");
+            if path.is_file() {
+                let results = MatrixResults::load(&path)?;
+                allocmux_harness::report::write_all(&results, &dir.join(p.name))?;
+                found.push((*p, results));
+            }
+        }
+        let Some((_, first)) = found.first() else {
+            return Err(format!(
+                "{} holds no program results (<program>/results.json) of `cargo xtask originals`",
+                dir.display()
+            ));
+        };
+        let names: Vec<String> = first.backends.iter().map(|b| b.name.clone()).collect();
+        let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+        reference_first(&mut names, reference)?;
+        let rounds = found
+            .iter()
+            .flat_map(|(_, r)| r.runs.iter().map(|run| run.rep + 1))
+            .max()
+            .unwrap_or(0);
+        let chosen: Vec<&'static Program> = found.iter().map(|(p, _)| *p).collect();
+        let rows: Vec<_> = found
+            .iter()
+            .map(|(p, r)| summary::row(p.name, p.metric.is_some(), &names, &r.runs))
+            .collect();
+        let tables = Tables {
+            chosen: &chosen,
+            ..*self
+        };
+        tables.write(dir, &rows, &names, rounds)?;
+        println!("{}", summary::terminal(&rows, &names));
+        println!("Summary rewritten: {}", dir.join("summary.md").display());
+        Ok(ExitCode::SUCCESS)
+    }
+}
