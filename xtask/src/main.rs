@@ -59,7 +59,7 @@ enum Task {
     PreloadCheck(preload::PreloadArgs),
     /// Check under cachegrind that every backend's runner spends the same instructions on workload code.
     WorkloadCodegen(codegen::CodegenArgs),
-    /// Build mimalloc-bench's programs from a checkout and run them under every backend.
+    /// Build mimalloc-bench's programs (and mimalloc's test-stress) from checkouts and run them under every backend.
     Originals(originals::OriginalsArgs),
 }
 

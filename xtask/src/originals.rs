@@ -33,7 +33,7 @@ mod session;
 mod summary;
 mod tables;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -52,13 +52,18 @@ use tables::Tables;
 #[derive(Args, Debug)]
 pub struct OriginalsArgs {
     /// A checkout of mimalloc-bench (`git clone https://github.com/daanx/mimalloc-bench`).
-    #[arg(long, required_unless_present = "from")]
+    #[arg(long, required_unless_present_any = ["from", "mimalloc_source"])]
     source: Option<PathBuf>,
+    /// A checkout of mimalloc (`git clone https://github.com/microsoft/mimalloc`):
+    /// adds its `test-stress` (32 threads recreated every iteration).
+    #[arg(long)]
+    mimalloc_source: Option<PathBuf>,
     /// Write the summary of an earlier run's directory again (e.g. against
     /// another `--matrix`) instead of measuring.
-    #[arg(long, conflicts_with_all = ["source", "out"])]
+    #[arg(long, conflicts_with_all = ["source", "mimalloc_source", "out"])]
     from: Option<PathBuf>,
-    /// Programs to run (comma-separated bench.sh names, e.g. larsonN,cfrac; default: all).
+    /// Programs to run (comma-separated bench.sh names, e.g. larsonN,cfrac, or
+    /// test-stress; default: all those of the checkouts given).
     #[arg(long, value_delimiter = ',')]
     programs: Option<Vec<String>>,
     /// Backends to compare (comma-separated; default: all). The system
@@ -95,7 +100,17 @@ pub struct OriginalsArgs {
 /// Runs `cargo xtask originals`: exit 0 if every run succeeded, 1 if some
 /// failed; `Err` (exit 2) when nothing can be measured.
 pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
-    let chosen = programs::select(args.programs.as_deref())?;
+    let checkouts = match &args.from {
+        // Every program an earlier run may hold.
+        Some(_) => None,
+        None => Some(compile::Checkouts::new(
+            args.source.as_deref(),
+            args.mimalloc_source.as_deref(),
+        )?),
+    };
+    let chosen = programs::select(args.programs.as_deref(), |c| {
+        checkouts.as_ref().is_none_or(|k| k.dir(c).is_some())
+    })?;
     let matrices = args
         .matrix
         .iter()
@@ -113,10 +128,8 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     if let Some(dir) = &args.from {
         return tables.rewrite(dir, &args.reference);
     }
-    let source = args.source.as_deref().ok_or("--source is required")?;
+    let checkouts = checkouts.expect("measuring runs have checkouts");
     let externals = preload::parse_libraries(&args.library)?;
-    let bench = compile::bench_dir(source)?;
-    let bench = bench.canonicalize().unwrap_or(bench);
     let root = paths.target_dir.join("originals");
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let out = args
@@ -132,7 +145,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
 
     let backends = chosen_backends(args.backends.as_deref());
     let libraries = preload::build_libraries(paths, &backends, &logs);
-    let executables = compile::compile_all(&chosen, &bench, &bin_dir, &logs);
+    let executables = compile::compile_all(&chosen, &checkouts, &bin_dir, &logs);
 
     let mut names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
     names.extend(externals.iter().map(|(n, _)| n.as_str()));
@@ -153,7 +166,10 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
                 let dir = out.join(p.name);
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-                let argv = programs::arguments(p, cpus, &bench);
+                let root = checkouts
+                    .dir(programs::checkout(p))
+                    .unwrap_or(Path::new(""));
+                let argv = programs::arguments(p, cpus, root);
                 session.measure(p, exe, &argv, &dir)?
             }
             _ => Vec::new(),
@@ -224,6 +240,7 @@ mod tests {
     fn args(source: &Path, out: &Path, programs: &[&str]) -> OriginalsArgs {
         OriginalsArgs {
             source: Some(source.to_path_buf()),
+            mimalloc_source: None,
             from: None,
             programs: Some(programs.iter().map(|s| s.to_string()).collect()),
             backends: Some(vec![Backend::System]),
@@ -323,6 +340,35 @@ mod tests {
             bump.banner.as_deref().unwrap().contains("libbump.so"),
             "{bump:?}"
         );
+    }
+
+    #[test]
+    fn mimallocs_test_stress_comes_from_a_mimalloc_checkout() {
+        let mimalloc = tempfile::tempdir().unwrap();
+        let stress = mimalloc.path().join("test/test-stress.c");
+        std::fs::create_dir_all(stress.parent().unwrap()).unwrap();
+        std::fs::write(&stress, ALLOCATES).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let out = work.path().join("out");
+        let mut a = args(work.path(), &out, &[]);
+        (a.source, a.programs) = (None, None);
+        a.mimalloc_source = Some(mimalloc.path().to_path_buf());
+        let code = run(&a, &paths_in(work.path())).unwrap();
+        assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::SUCCESS));
+        let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(
+            md.contains("| test-stress | 1.00 (1.00–1.00) |") && md.contains("32 threads"),
+            "{md}"
+        );
+        let results = MatrixResults::load(&out.join("test-stress/results.json")).unwrap();
+        assert_eq!(results.program.unwrap().command[1..], ["32", "50", "50"]);
+        let log = std::fs::read_to_string(out.join("logs/build-test-stress.log")).unwrap();
+        assert!(log.contains("-DUSE_STD_MALLOC=1"), "{log}");
+
+        // A mimalloc-bench program needs --source.
+        a.programs = Some(vec!["cfrac".into()]);
+        let e = run(&a, &paths_in(work.path())).unwrap_err();
+        assert!(e.contains("`cfrac` needs --source"), "{e}");
     }
 
     #[test]

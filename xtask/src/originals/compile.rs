@@ -1,13 +1,40 @@
-//! Compiling mimalloc-bench's programs from the user's checkout into a
-//! directory below `target/` (`-O2`, as its release build; `cc` for C, `c++`
-//! for C++), one log per binary.
+//! Compiling the original programs from the user's checkouts into a
+//! directory below `target/` (`-O2`, as mimalloc-bench's release build; `cc`
+//! for C, `c++` for C++), one log per binary.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use allocmux_harness::cmd;
 
-use super::programs::Binary;
+use super::programs::{Binary, Checkout, Program};
+
+/// The checkouts given: mimalloc-bench's `bench/` and mimalloc's root.
+pub struct Checkouts {
+    /// mimalloc-bench's `bench/` directory (`--source`).
+    pub bench: Option<PathBuf>,
+    /// A mimalloc checkout (`--mimalloc-source`).
+    pub mimalloc: Option<PathBuf>,
+}
+
+impl Checkouts {
+    /// Checks both options' directories (see [`bench_dir`], [`mimalloc_dir`]).
+    pub fn new(source: Option<&Path>, mimalloc: Option<&Path>) -> Result<Checkouts, String> {
+        let canonical = |p: PathBuf| p.canonicalize().unwrap_or(p);
+        Ok(Checkouts {
+            bench: source.map(bench_dir).transpose()?.map(canonical),
+            mimalloc: mimalloc.map(mimalloc_dir).transpose()?.map(canonical),
+        })
+    }
+
+    /// The directory a binary of `checkout` is compiled in, if given.
+    pub fn dir(&self, checkout: Checkout) -> Option<&Path> {
+        match checkout {
+            Checkout::Bench => self.bench.as_deref(),
+            Checkout::Mimalloc => self.mimalloc.as_deref(),
+        }
+    }
+}
 
 /// Checks that `source` is a mimalloc-bench checkout (it has `bench/` with the
 /// binaries' sources) and returns its `bench` directory.
@@ -25,14 +52,30 @@ pub fn bench_dir(source: &Path) -> Result<PathBuf, String> {
     Ok(bench)
 }
 
-/// Compiles `b` from `bench` into `bin_dir` with `-O2` (the C compiler `cc` or
-/// `c++`, as mimalloc-bench's release build), logging to `log`. Returns the
-/// executable, or the reason it could not be built.
-pub fn compile(b: &Binary, bench: &Path, bin_dir: &Path, log: &Path) -> Result<PathBuf, String> {
+/// Checks that `source` is a mimalloc checkout (it has `test/test-stress.c`)
+/// and returns it.
+pub fn mimalloc_dir(source: &Path) -> Result<PathBuf, String> {
+    let probe = source.join("test/test-stress.c");
+    if !probe.is_file() {
+        return Err(format!(
+            "{} is not a mimalloc checkout (no {}); get one with \
+             `git clone https://github.com/microsoft/mimalloc` and pass its directory to \
+             --mimalloc-source",
+            source.display(),
+            probe.display()
+        ));
+    }
+    Ok(source.to_path_buf())
+}
+
+/// Compiles `b` from its sources in `root` into `bin_dir` with `-O2` (the C
+/// compiler `cc` or `c++`, as mimalloc-bench's release build), logging to
+/// `log`. Returns the executable, or the reason it could not be built.
+pub fn compile(b: &Binary, root: &Path, bin_dir: &Path, log: &Path) -> Result<PathBuf, String> {
     let missing: Vec<String> = b
         .sources
         .iter()
-        .map(|s| bench.join(s))
+        .map(|s| root.join(s))
         .filter(|p| !p.is_file())
         .map(|p| p.display().to_string())
         .collect();
@@ -41,7 +84,7 @@ pub fn compile(b: &Binary, bench: &Path, bin_dir: &Path, log: &Path) -> Result<P
     }
     let exe = bin_dir.join(b.name);
     let mut c = Command::new(if b.cxx { "c++" } else { "cc" });
-    c.current_dir(bench).args(["-O2", "-DNDEBUG", "-w"]);
+    c.current_dir(root).args(["-O2", "-DNDEBUG", "-w"]);
     if b.cxx {
         c.arg("-std=c++17");
     }
@@ -70,8 +113,8 @@ pub fn compile(b: &Binary, bench: &Path, bin_dir: &Path, log: &Path) -> Result<P
 /// Compiles every binary the chosen programs need, once each; a failure is
 /// reported and kept, so its programs are skipped and the rest still run.
 pub fn compile_all(
-    chosen: &[&super::programs::Program],
-    bench: &Path,
+    chosen: &[&Program],
+    checkouts: &Checkouts,
     bin_dir: &Path,
     logs: &Path,
 ) -> Vec<(&'static str, Result<PathBuf, String>)> {
@@ -82,7 +125,10 @@ pub fn compile_all(
         }
         let b = super::programs::binary(p.binary);
         let log = logs.join(format!("build-{}.log", b.name));
-        let r = compile(b, bench, bin_dir, &log);
+        let r = match checkouts.dir(b.checkout) {
+            Some(root) => compile(b, root, bin_dir, &log),
+            None => Err(format!("needs {}", b.checkout.option())),
+        };
         match &r {
             Ok(_) => eprintln!("[compile] {} ok", b.name),
             Err(e) => eprintln!("[compile] {} FAILED: {e}", b.name),
@@ -102,6 +148,11 @@ mod tests {
         let e = bench_dir(dir.path()).unwrap_err();
         assert!(
             e.contains("not a mimalloc-bench checkout") && e.contains("git clone"),
+            "{e}"
+        );
+        let e = mimalloc_dir(dir.path()).unwrap_err();
+        assert!(
+            e.contains("not a mimalloc checkout") && e.contains("microsoft/mimalloc"),
             "{e}"
         );
     }

@@ -1,17 +1,42 @@
 //! The original benchmark programs our classic workloads are named after, as
 //! mimalloc-bench builds and runs them: which sources make each binary (facts
 //! read from its `bench/CMakeLists.txt`), and each program's standard
-//! invocation from its `bench.sh` (`N` = the CPU count). Nothing of their code
-//! is here: the binaries are compiled from the user's own checkout of
-//! mimalloc-bench into a directory below `target/`.
+//! invocation from its `bench.sh` (`N` = the CPU count). One more comes from
+//! mimalloc's own repository: its `test-stress` (32 threads recreated every
+//! iteration, objects handed between them), built as its CMake file builds
+//! `mimalloc-test-stress-dynamic` (`USE_STD_MALLOC=1`) and run with its default
+//! arguments. Nothing of their code is here: the binaries are compiled from the
+//! user's own checkouts into a directory below `target/`.
 
 use std::path::Path;
 
-/// One binary of mimalloc-bench and how to compile it.
+/// The checkout a binary's sources come from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Checkout {
+    /// mimalloc-bench (`--source`); sources relative to its `bench/`.
+    Bench,
+    /// mimalloc (`--mimalloc-source`); sources relative to its root.
+    Mimalloc,
+}
+
+impl Checkout {
+    /// The option that gives this checkout.
+    pub fn option(self) -> &'static str {
+        match self {
+            Checkout::Bench => "--source <mimalloc-bench checkout>",
+            Checkout::Mimalloc => "--mimalloc-source <mimalloc checkout>",
+        }
+    }
+}
+
+/// One binary of an original benchmark and how to compile it.
 pub struct Binary {
     /// The executable's name.
     pub name: &'static str,
-    /// Source files, relative to the checkout's `bench/`.
+    /// The checkout its sources come from.
+    pub checkout: Checkout,
+    /// Source files, relative to the checkout's `bench/` (mimalloc-bench) or
+    /// root (mimalloc).
     pub sources: &'static [&'static str],
     /// Compile as C++ (`c++ -std=c++17`) rather than C (`cc`).
     pub cxx: bool,
@@ -21,6 +46,7 @@ pub struct Binary {
 }
 
 /// One measured program: a binary and its arguments.
+#[derive(Debug)]
 pub struct Program {
     /// The name bench.sh gives the test (`larsonN`, `cfrac`, …).
     pub name: &'static str,
@@ -121,7 +147,7 @@ const ESPRESSO: &[&str] = &[
     "espresso/verify.c",
 ];
 
-/// Shorthand for a [`Binary`].
+/// Shorthand for a [`Binary`] of mimalloc-bench.
 const fn bin(
     name: &'static str,
     sources: &'static [&'static str],
@@ -130,6 +156,7 @@ const fn bin(
 ) -> Binary {
     Binary {
         name,
+        checkout: Checkout::Bench,
         sources,
         cxx,
         flags,
@@ -195,6 +222,13 @@ pub const BINARIES: &[Binary] = &[
         false,
         &[],
     ),
+    Binary {
+        name: "test-stress",
+        checkout: Checkout::Mimalloc,
+        sources: &["test/test-stress.c"],
+        cxx: false,
+        flags: &["-DUSE_STD_MALLOC=1"],
+    },
 ];
 
 /// Shorthand for a [`Program`].
@@ -333,21 +367,42 @@ pub const PROGRAMS: &[Program] = &[
         Some(r"([0-9]+) iterations"),
         Some(("glibc-thread", Threads::PerCpu)),
     ),
+    // mimalloc's test-stress at its defaults (32 threads, scale 50, 50 iterations).
+    prog(
+        "test-stress",
+        "test-stress",
+        &["32", "50", "50"],
+        None,
+        None,
+    ),
 ];
 
-/// The programs named in `wanted` (all when `None`), in table order; an unknown
-/// name is an error that lists the valid ones.
-pub fn select(wanted: Option<&[String]>) -> Result<Vec<&'static Program>, String> {
+/// The checkout `program`'s sources come from.
+pub fn checkout(program: &Program) -> Checkout {
+    binary(program.binary).checkout
+}
+
+/// The programs named in `wanted`, in table order; when `None`, every program
+/// whose checkout `have` says is given. An unknown name is an error that lists
+/// the valid ones; a program whose checkout is missing, one that names the
+/// option.
+pub fn select(
+    wanted: Option<&[String]>,
+    have: impl Fn(Checkout) -> bool,
+) -> Result<Vec<&'static Program>, String> {
     let Some(wanted) = wanted else {
-        return Ok(PROGRAMS.iter().collect());
+        return Ok(PROGRAMS.iter().filter(|p| have(checkout(p))).collect());
     };
     for w in wanted {
-        if !PROGRAMS.iter().any(|p| p.name == w) {
+        let Some(p) = PROGRAMS.iter().find(|p| p.name == w) else {
             let valid: Vec<&str> = PROGRAMS.iter().map(|p| p.name).collect();
             return Err(format!(
                 "unknown program `{w}`; the programs are: {}",
                 valid.join(", ")
             ));
+        };
+        if !have(checkout(p)) {
+            return Err(format!("program `{w}` needs {}", checkout(p).option()));
         }
     }
     Ok(PROGRAMS
@@ -364,7 +419,8 @@ pub fn binary(name: &str) -> &'static Binary {
         .expect("every program's binary is listed")
 }
 
-/// `program`'s arguments for `cpus` CPUs and the checkout's `bench` directory.
+/// `program`'s arguments for `cpus` CPUs and its checkout's source directory
+/// (mimalloc-bench's `bench/`).
 pub fn arguments(program: &Program, cpus: usize, bench: &Path) -> Vec<String> {
     program
         .args
@@ -402,26 +458,43 @@ mod tests {
 
     #[test]
     fn unknown_names_list_the_valid_ones() {
-        let e = select(Some(&["larson".to_owned()]))
+        let all = |_| true;
+        let e = select(Some(&["larson".to_owned()]), all)
             .err()
             .expect("larson is not a program name");
         assert!(
             e.contains("unknown program `larson`") && e.contains("larsonN"),
             "{e}"
         );
-        let two = select(Some(&["cfrac".to_owned(), "larsonN".to_owned()])).unwrap();
+        let two = select(Some(&["cfrac".to_owned(), "larsonN".to_owned()]), all).unwrap();
         assert_eq!(
             two.iter().map(|p| p.name).collect::<Vec<_>>(),
             ["cfrac", "larsonN"]
         );
-        assert_eq!(select(None).unwrap().len(), PROGRAMS.len());
+        assert_eq!(select(None, all).unwrap().len(), PROGRAMS.len());
+    }
+
+    #[test]
+    fn programs_come_from_the_checkouts_given() {
+        let bench_only = |c| c == Checkout::Bench;
+        let chosen = select(None, bench_only).unwrap();
+        assert_eq!(chosen.len(), PROGRAMS.len() - 1);
+        assert!(chosen.iter().all(|p| p.name != "test-stress"));
+        let e = select(Some(&["test-stress".to_owned()]), bench_only).unwrap_err();
+        assert!(e.contains("needs --mimalloc-source"), "{e}");
+        let mimalloc_only = |c| c == Checkout::Mimalloc;
+        let chosen = select(None, mimalloc_only).unwrap();
+        assert_eq!(chosen.len(), 1);
+        assert_eq!(chosen[0].name, "test-stress");
+        let e = select(Some(&["cfrac".to_owned()]), mimalloc_only).unwrap_err();
+        assert!(e.contains("needs --source"), "{e}");
     }
 
     #[test]
     fn arguments_take_the_cpu_count_and_the_checkout() {
-        let p = select(Some(&["larsonN".to_owned()])).unwrap()[0];
+        let p = select(Some(&["larsonN".to_owned()]), |_| true).unwrap()[0];
         assert_eq!(arguments(p, 2, Path::new("/b")).last().unwrap(), "2");
-        let e = select(Some(&["espresso".to_owned()])).unwrap()[0];
+        let e = select(Some(&["espresso".to_owned()]), |_| true).unwrap()[0];
         assert_eq!(
             arguments(e, 2, Path::new("/b")),
             ["/b/espresso/largest.espresso"]

@@ -44,10 +44,15 @@ impl Tables<'_> {
         names: &[&str],
         rounds: u32,
     ) -> Result<(), String> {
+        let stress = if self.chosen.iter().any(|p| p.name == "test-stress") {
+            " (test-stress: mimalloc's, at its default 32 threads, scale 50, 50 iterations)"
+        } else {
+            ""
+        };
         let mut md = format!(
             "# The original programs under each backend\n\nmimalloc-bench's programs at bench.sh's \
-             invocations with N = {}, each backend preloaded (`LD_PRELOAD`), {rounds} shuffled \
-             rounds (`cargo xtask originals`).\n\n{}",
+             invocations with N = {}{stress}, each backend preloaded (`LD_PRELOAD`), {rounds} \
+             shuffled rounds (`cargo xtask originals`).\n\n{}",
             self.cpus,
             summary::markdown(rows, names, rounds)
         );
