@@ -459,9 +459,8 @@ mod tests {
     #[test]
     fn unknown_names_list_the_valid_ones() {
         let all = |_| true;
-        let e = select(Some(&["larson".to_owned()]), all)
-            .err()
-            .expect("larson is not a program name");
+        let e =
+            select(Some(&["larson".to_owned()]), all).expect_err("larson is not a program name");
         assert!(
             e.contains("unknown program `larson`") && e.contains("larsonN"),
             "{e}"
