@@ -22,11 +22,13 @@
 //! again; `--matrix` puts our workloads' rows next to the originals
 //! (`agreement.rs`). docs/results/originals.md holds such tables.
 //!
-//! Parts: `programs.rs` (the tests and their invocations), `compile.rs`,
+//! Parts: `programs.rs` (the tests and their invocations), `binaries.rs` and
+//! `compile.rs` (building them),
 //! `session.rs` (measuring one program), `summary.rs` and `tables.rs` (the
 //! summary files), `agreement.rs` (against our matrix).
 
 mod agreement;
+mod binaries;
 mod compile;
 mod programs;
 mod session;

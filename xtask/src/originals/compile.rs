@@ -7,7 +7,8 @@ use std::process::Command;
 
 use allocmux_harness::cmd;
 
-use super::programs::{Binary, Checkout, Program};
+use super::binaries::{self, Binary, Checkout};
+use super::programs::Program;
 
 /// The checkouts given: mimalloc-bench's `bench/` and mimalloc's root.
 pub struct Checkouts {
@@ -123,7 +124,7 @@ pub fn compile_all(
         if built.iter().any(|(n, _)| *n == p.binary) {
             continue;
         }
-        let b = super::programs::binary(p.binary);
+        let b = binaries::binary(p.binary);
         let log = logs.join(format!("build-{}.log", b.name));
         let r = match checkouts.dir(b.checkout) {
             Some(root) => compile(b, root, bin_dir, &log),
