@@ -106,10 +106,10 @@ pub fn verdict(original: &[Option<f64>], ours: &[Option<f64>], names: &[&str]) -
                 (false, false) => v.ties += 1,
                 (false, true) => v.only_ours += 1,
                 (true, false) => v.only_original += 1,
+                (true, true) if (a > 1.0) != (b > 1.0) => {
+                    v.reversed.push(format!("{}/{}", names[i], names[j]));
+                }
                 (true, true) => {}
-            }
-            if separated(a) && separated(b) && (a > 1.0) != (b > 1.0) {
-                v.reversed.push(format!("{}/{}", names[i], names[j]));
             }
         }
     }
