@@ -102,16 +102,11 @@ pub struct OriginalsArgs {
 /// Runs `cargo xtask originals`: exit 0 if every run succeeded, 1 if some
 /// failed; `Err` (exit 2) when nothing can be measured.
 pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
-    let checkouts = match &args.from {
-        // Every program an earlier run may hold.
-        Some(_) => None,
-        None => Some(compile::Checkouts::new(
-            args.source.as_deref(),
-            args.mimalloc_source.as_deref(),
-        )?),
-    };
+    let checkouts =
+        compile::Checkouts::new(args.source.as_deref(), args.mimalloc_source.as_deref())?;
+    // With --from (which takes no checkout), every program an earlier run may hold.
     let chosen = programs::select(args.programs.as_deref(), |c| {
-        checkouts.as_ref().is_none_or(|k| k.dir(c).is_some())
+        args.from.is_some() || checkouts.dir(c).is_some()
     })?;
     let matrices = args
         .matrix
@@ -130,7 +125,6 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     if let Some(dir) = &args.from {
         return tables.rewrite(dir, &args.reference);
     }
-    let checkouts = checkouts.expect("measuring runs have checkouts");
     let externals = preload::parse_libraries(&args.library)?;
     let root = paths.target_dir.join("originals");
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
