@@ -7,8 +7,7 @@
 
 use std::path::Path;
 
-use super::binaries::binary;
-pub use super::binaries::Checkout;
+use super::binaries::{binary, Checkout};
 
 /// One measured program: a binary and its arguments.
 #[derive(Debug)]
