@@ -1,11 +1,13 @@
 //! `cargo xtask`: the project's only script. Parses the command line and hands
 //! each task to its module: the project's own tasks live here (`test`,
-//! `bench-micro`, `preload-check`, `workload-codegen`, `originals`); the measuring engine (`bench-matrix`,
+//! `bench-micro`, `preload-check`, `workload-codegen`, `originals`,
+//! `hardened-cost`); the measuring engine (`bench-matrix`,
 //! `merge`, `bench-gate`) is the `allocmux-harness` library, which `cargo
 //! allocmux` shares.
 
 mod cachegrind;
 mod codegen;
+mod hardened;
 mod micro;
 mod originals;
 mod preload;
@@ -61,6 +63,8 @@ enum Task {
     WorkloadCodegen(codegen::CodegenArgs),
     /// Build mimalloc-bench's programs (and mimalloc's test-stress) from checkouts and run them under every backend.
     Originals(originals::OriginalsArgs),
+    /// Measure the slab's hardened mode against the plain slab, row by row of the matrix.
+    HardenedCost(hardened::HardenedArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Task::PreloadCheck(args) => preload::run_check(args),
         Task::WorkloadCodegen(args) => codegen::run(args, &paths()),
         Task::Originals(args) => originals::run(args, &paths()),
+        Task::HardenedCost(args) => hardened::run(args, &paths()),
     };
     match result {
         Ok(code) => code,

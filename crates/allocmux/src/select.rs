@@ -120,8 +120,11 @@ cfg_if::cfg_if! {
         pub(crate) const INNER: Inner = allocmux_slab::SlabAlloc;
         pub(crate) const ACTIVE: Backend = Backend::Slab;
 
+        /// The slab's version, with ` hardened` for its hardened build
+        /// (`slab-hardened`), so a runner's `--backend-info` tells the builds apart.
         pub(crate) fn version() -> Option<String> {
-            Some(env!("CARGO_PKG_VERSION").to_owned())
+            let mode = if allocmux_slab::HARDENED { " hardened" } else { "" };
+            Some(format!("{}{mode}", env!("CARGO_PKG_VERSION")))
         }
 
         /// The slab's counters: bytes in use and mapped.

@@ -92,6 +92,9 @@ use core::ptr;
 pub use span::PURGE_DELAY_MS;
 pub use stats::SlabStats;
 
+/// Whether this build has the hardened mode's checks (feature `hardened`).
+pub const HARDENED: bool = checks::ENABLED;
+
 /// The slab allocator as a `GlobalAlloc` value.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SlabAlloc;

@@ -11,7 +11,8 @@ use super::plan::Cell;
 use crate::process;
 use crate::results::{CellRun, RunStatus};
 
-/// Runs `cell` once with `runner`; never fails: problems become the run's status.
+/// Runs `cell` once with `runner`, with `env` added to the runner's environment;
+/// never fails: problems become the run's status.
 pub fn run_cell(
     runner: &Path,
     cell: &Cell,
@@ -19,8 +20,10 @@ pub fn run_cell(
     quick: bool,
     timeout: Duration,
     sample: Duration,
+    env: &[(&str, &str)],
 ) -> CellRun {
     let mut c = Command::new(runner);
+    c.envs(env.iter().copied());
     c.args(["--workload", cell.workload.name]);
     if cell.workload.multithreaded {
         c.args(["--threads", &cell.threads.to_string()]);
@@ -100,6 +103,7 @@ mod tests {
             true,
             Duration::from_secs(30),
             Duration::from_millis(10),
+            &[],
         );
         assert_eq!(run.status, RunStatus::Failed);
         let error = run.error.unwrap();
@@ -120,6 +124,7 @@ mod tests {
             true,
             Duration::from_millis(300),
             Duration::from_millis(10),
+            &[],
         );
         assert_eq!(run.status, RunStatus::Timeout);
         assert_eq!(run.rep, 1);
@@ -137,6 +142,7 @@ mod tests {
             true,
             Duration::from_secs(30),
             Duration::from_millis(10),
+            &[],
         );
         assert_eq!(run.status, RunStatus::Ok, "{:?}", run.error);
         assert_eq!(run.record.unwrap().checksum, 7);
@@ -148,6 +154,7 @@ mod tests {
             true,
             Duration::from_secs(30),
             Duration::from_millis(10),
+            &[],
         );
         assert_eq!(run.status, RunStatus::Failed);
         assert!(run.error.unwrap().contains("no valid record"));
@@ -158,7 +165,8 @@ mod tests {
             0,
             true,
             Duration::from_secs(30),
-            Duration::from_millis(10)
+            Duration::from_millis(10),
+            &[]
         )
         .error
         .unwrap()

@@ -7,6 +7,7 @@ mod exec;
 pub mod plan;
 mod runners;
 
+pub use exec::{backend_version, run_cell};
 pub use runners::{build_runner, runner_features, runner_path};
 
 use std::collections::BTreeMap;
@@ -129,7 +130,7 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
     }
     let versions: BTreeMap<Backend, Option<String>> = built
         .iter()
-        .map(|(&b, r)| (b, r.as_ref().ok().and_then(|p| exec::backend_version(p))))
+        .map(|(&b, r)| (b, r.as_ref().ok().and_then(|p| backend_version(p))))
         .collect();
 
     // 2. Run, saving after every cell.
@@ -159,13 +160,14 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
         let cell = &cells[index];
         progress.start(&cell.label());
         let run = match &built[&cell.backend] {
-            Ok(runner) => exec::run_cell(
+            Ok(runner) => run_cell(
                 runner,
                 cell,
                 rep,
                 quick,
                 timeout,
                 Duration::from_millis(args.sample_ms),
+                &[],
             ),
             Err(_) => {
                 let mut run = cell.new_run(rep);
