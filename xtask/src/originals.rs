@@ -299,13 +299,7 @@ mod tests {
         let work = tempfile::tempdir().unwrap();
         let c = workspace_root().join("crates/harness/tests/fixtures/bump_allocator.c");
         let so = work.path().join("libbump.so");
-        let built = std::process::Command::new("cc")
-            .args(["-shared", "-fPIC", "-O1", "-o"])
-            .arg(&so)
-            .arg(&c)
-            .status()
-            .unwrap();
-        assert!(built.success());
+        allocmux_harness::cmd::compile_shared_library(&c, &so).unwrap();
         let out = work.path().join("out");
         let mut a = args(src.path(), &out, &["mleak10"]);
         a.library = vec![format!("bump={}", so.display())];

@@ -341,13 +341,7 @@ fn preload_runs_any_program_under_each_library() {
     let bump = dir.path().join("libbump.so");
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness/tests/fixtures/bump_allocator.c");
-    let built = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(&bump)
-        .arg(&fixture)
-        .status()
-        .unwrap();
-    assert!(built.success());
+    allocmux_harness::cmd::compile_shared_library(&fixture, &bump).unwrap();
     let external = dir.path().join("external");
     let library = format!("bump={}", bump.display());
     let o = compare_preload(

@@ -14,6 +14,23 @@ pub fn cargo(dir: &Path) -> Command {
     c
 }
 
+/// Compiles the C file `src` into the shared library `out` with the system's
+/// `cc -shared -fPIC -O1`: the stand-in allocator libraries of the tests that
+/// check `--library NAME=PATH`.
+pub fn compile_shared_library(src: &Path, out: &Path) -> Result<(), String> {
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(out)
+        .arg(src)
+        .status()
+        .map_err(|e| format!("cannot run cc: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cc could not compile {} ({status})", src.display()))
+    }
+}
+
 /// Renders a command as the shell line a person could paste.
 pub fn display(c: &Command) -> String {
     let mut s = String::new();

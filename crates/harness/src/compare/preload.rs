@@ -406,13 +406,7 @@ mod tests {
         let src = dir.join(format!("{name}.c"));
         std::fs::write(&src, c).unwrap();
         let so = dir.join(format!("{name}.so"));
-        let ok = std::process::Command::new("cc")
-            .args(["-shared", "-fPIC", "-O1", "-o"])
-            .arg(&so)
-            .arg(&src)
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        crate::cmd::compile_shared_library(&src, &so).unwrap();
         so
     }
 
