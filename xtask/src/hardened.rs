@@ -177,11 +177,12 @@ fn render(
     rounds: u32,
 ) -> String {
     let mut s = format!(
-        "# Hardened ÷ plain slab throughput\n\n{} rows, {rounds} interleaved rounds, {mode} \
+        "# Hardened ÷ plain slab throughput\n\n{} rows, {rounds} interleaved round{}, {mode} \
          parameters, no idle phase. Machine: {} ({} cores), {}, {}.\n\n\
          | row | plain ops/s | hardened ops/s | hardened ÷ plain | min–max | pairs |\n\
          |---|---:|---:|---:|---|---:|\n",
         rows.len(),
+        if rounds == 1 { "" } else { "s" },
         machine.cpu_model,
         machine.cores,
         machine.kernel,
@@ -287,11 +288,14 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot create {}: {e}", runs_path.display()))?;
     let order = plan::shuffled_rounds(rows.len(), args.rounds, 0x4A4D);
     eprintln!(
-        "running {} rows × {} rounds × 2 builds ({mode} parameters) → {}",
+        "running {} rows × {} round(s) × 2 builds ({mode} parameters) → {}",
         rows.len(),
         args.rounds,
         out.display()
     );
+    if quick {
+        eprintln!("quick parameters are too short for a claim; use --full for the figure");
+    }
     let mut ops = vec![vec![[None, None]; args.rounds as usize]; rows.len()];
     let mut failures = 0usize;
     let progress = Progress::new(2 * order.len() as u64);
@@ -380,8 +384,93 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{max_cost, pair_order, render, summarise, Build};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use super::{max_cost, pair_order, render, run, summarise, Build, HardenedArgs};
     use allocmux_harness::results::Machine;
+    use allocmux_harness::Paths;
+
+    /// A stand-in runner in `bin`: answers `--backend-info` with `version`, crashes on
+    /// `crash_on`, and otherwise prints a record of `ops` operations/s (only when run
+    /// without the idle phase, as the command must run it).
+    fn fake_runner(bin: &Path, name: &str, version: &str, ops: u32, crash_on: &str) {
+        let record = format!(
+            r#"{{"workload":"w","backend":"slab","params":{{"threads":1,"iterations":1,"min_size":16,"max_size":64,"seed":1}},"operations":10,"seconds":0.5,"ops_per_sec":{ops}.0,"checksum":7,"peak_rss_bytes":4096,"stats":null}}"#
+        );
+        let script = format!(
+            "#!/bin/sh\nif [ \"$1\" = --backend-info ]; then echo '{{\"backend\":\"slab\",\"version\":\"{version}\"}}'; exit 0; fi\n\
+             [ \"$2\" = {crash_on} ] && kill -ABRT $$\n[ \"$ALLOCMUX_IDLE_MS\" = none ] || exit 9\necho '{record}'\n"
+        );
+        let path = bin.join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Paths in `dir`, with both fake runners in place; the hardened one reports
+    /// `hardened_version`.
+    fn setup(dir: &Path, hardened_version: &str) -> Paths {
+        let paths = Paths {
+            source: dir.to_path_buf(),
+            target_dir: dir.join("target"),
+            results: dir.join("target/bench-matrix"),
+        };
+        let bin = paths.runner_bin_dir();
+        std::fs::create_dir_all(&bin).unwrap();
+        fake_runner(&bin, "allocmux-runner-slab", "0.1.0", 200, "none");
+        fake_runner(
+            &bin,
+            "allocmux-runner-slab-hardened",
+            hardened_version,
+            150,
+            "larson",
+        );
+        paths
+    }
+
+    fn args(out: &Path) -> HardenedArgs {
+        HardenedArgs {
+            workloads: Some(vec!["glibc-simple".into(), "larson".into()]),
+            threads: None,
+            rounds: 2,
+            full: false,
+            max_cost: None,
+            out: Some(out.to_path_buf()),
+            timeout: Some(30),
+            no_build: true,
+        }
+    }
+
+    #[test]
+    fn a_crashing_run_is_recorded_and_the_rest_still_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = setup(dir.path(), "0.1.0 hardened");
+        let out = dir.path().join("out");
+        let code = run(&args(&out), &paths).unwrap();
+        assert_eq!(
+            format!("{code:?}"),
+            format!("{:?}", std::process::ExitCode::from(1))
+        );
+        let runs = std::fs::read_to_string(out.join("runs.jsonl")).unwrap();
+        assert_eq!(runs.lines().count(), 8, "{runs}");
+        assert_eq!(runs.matches("SIGABRT").count(), 2, "{runs}");
+        let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(
+            summary.contains("| glibc-simple | 200 | 150 | 0.750 | 0.750–0.750 | 2 |"),
+            "{summary}"
+        );
+        assert!(summary.contains("| larson ×"), "{summary}");
+        assert!(summary.contains("| failed | – | 0 |"), "{summary}");
+        assert!(summary.contains("**0.750**"), "{summary}");
+    }
+
+    #[test]
+    fn a_runner_that_is_not_the_hardened_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = setup(dir.path(), "0.1.0");
+        let e = run(&args(&dir.path().join("out")), &paths).unwrap_err();
+        assert!(e.contains("not the hardened build"), "{e}");
+    }
 
     #[test]
     fn each_row_alternates_which_build_runs_first() {
