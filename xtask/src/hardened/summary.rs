@@ -1,0 +1,156 @@
+//! The hardened-cost command's figures: each row's hardened ÷ plain ratios over
+//! the rounds, their geometric mean, and the Markdown table.
+
+use allocmux_harness::numbers::{geometric_mean, median, Spread};
+use allocmux_harness::results::Machine;
+
+use super::Build;
+
+/// One row's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowSummary {
+    /// `workload` or `workload ×threads`.
+    pub label: String,
+    /// Median throughput of the plain build's successful runs (operations/s).
+    pub plain: Option<f64>,
+    /// Median throughput of the hardened build's successful runs.
+    pub hardened: Option<f64>,
+    /// Hardened ÷ plain over the rounds where both runs succeeded.
+    pub ratio: Option<Spread>,
+    /// Rounds where both runs succeeded.
+    pub pairs: usize,
+}
+
+/// Each row's summary from its throughputs, `ops[row][round][build]` (`None`
+/// for a failed run), and the geometric mean of the rows' median ratios (rows
+/// without a complete pair are left out).
+pub fn summarise(
+    labels: &[String],
+    ops: &[Vec<[Option<f64>; 2]>],
+) -> (Vec<RowSummary>, Option<f64>) {
+    let rows: Vec<RowSummary> = labels
+        .iter()
+        .zip(ops)
+        .map(|(label, rounds)| {
+            let of =
+                |b: Build| -> Vec<f64> { rounds.iter().filter_map(|r| r[b.index()]).collect() };
+            let ratios: Vec<f64> = rounds
+                .iter()
+                .filter_map(|r| Some(r[Build::Hardened.index()]? / r[Build::Plain.index()]?))
+                .collect();
+            RowSummary {
+                label: label.clone(),
+                plain: median(&of(Build::Plain)),
+                hardened: median(&of(Build::Hardened)),
+                ratio: Spread::of(&ratios),
+                pairs: ratios.len(),
+            }
+        })
+        .collect();
+    let medians: Vec<f64> = rows.iter().filter_map(|r| Some(r.ratio?.median)).collect();
+    (rows, geometric_mean(&medians))
+}
+
+/// Operations per second with a unit prefix (`108.3 M`, `56.2 k`), or `–`.
+fn ops_text(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(x) if x >= 1e6 => format!("{:.1} M", x / 1e6),
+        Some(x) if x >= 1e3 => format!("{:.1} k", x / 1e3),
+        Some(x) => format!("{x:.0}"),
+    }
+}
+
+/// The Markdown summary: what was measured, on what, and the table.
+pub fn render(
+    rows: &[RowSummary],
+    geomean: Option<f64>,
+    machine: &Machine,
+    mode: &str,
+    rounds: u32,
+) -> String {
+    let mut s = format!(
+        "# Hardened ÷ plain slab throughput\n\n{} rows, {rounds} interleaved round{}, {mode} \
+         parameters, no idle phase. Machine: {} ({} cores), {}, {}.\n\n\
+         | row | plain ops/s | hardened ops/s | hardened ÷ plain | min–max | pairs |\n\
+         |---|---:|---:|---:|---|---:|\n",
+        rows.len(),
+        if rounds == 1 { "" } else { "s" },
+        machine.cpu_model,
+        machine.cores,
+        machine.kernel,
+        machine.rustc,
+    );
+    for r in rows {
+        let (ratio, spread) = match r.ratio {
+            Some(x) => (
+                format!("{:.3}", x.median),
+                format!("{:.3}–{:.3}", x.min, x.max),
+            ),
+            None => ("failed".into(), "–".into()),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {ratio} | {spread} | {} |\n",
+            r.label,
+            ops_text(r.plain),
+            ops_text(r.hardened),
+            r.pairs
+        ));
+    }
+    match geomean {
+        Some(g) => s.push_str(&format!(
+            "\nGeometric mean of the rows' medians: **{g:.3}** (hardened costs {:.1} %).\n",
+            (1.0 - g) * 100.0
+        )),
+        None => s.push_str("\nNo row has a complete pair: no geometric mean.\n"),
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{render, summarise};
+    use allocmux_harness::results::Machine;
+
+    #[test]
+    fn ratios_pair_runs_of_one_round_and_skip_failed_ones() {
+        let labels = vec!["a".to_owned(), "b ×2".to_owned(), "c".to_owned()];
+        let ops = vec![
+            // a: ratios 0.9, 0.8 and a round whose hardened run failed.
+            vec![
+                [Some(100e6), Some(90e6)],
+                [Some(50e6), Some(40e6)],
+                [Some(80e6), None],
+            ],
+            // b: one round, ratio 0.5.
+            vec![[Some(10e3), Some(5e3)]],
+            // c: never a complete pair.
+            vec![[None, Some(1.0)], [Some(2.0), None]],
+        ];
+        let (rows, geomean) = summarise(&labels, &ops);
+        assert_eq!(rows[0].pairs, 2);
+        let a = rows[0].ratio.unwrap();
+        assert!(
+            (a.median - 0.85).abs() < 1e-12 && a.min == 0.8 && a.max == 0.9,
+            "{a:?}"
+        );
+        assert_eq!(rows[0].plain, Some(80e6));
+        assert_eq!(rows[0].hardened, Some(65e6));
+        assert_eq!(rows[1].ratio.unwrap().median, 0.5);
+        assert_eq!((rows[2].ratio, rows[2].pairs), (None, 0));
+        // The geometric mean of 0.85 and 0.5 (c has none).
+        let g = geomean.unwrap();
+        assert!((g - (0.85f64 * 0.5).sqrt()).abs() < 1e-12, "{g}");
+        let text = render(&rows, geomean, &Machine::default(), "full", 3);
+        assert!(
+            text.contains("| a | 80.0 M | 65.0 M | 0.850 | 0.800–0.900 | 2 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| b ×2 | 10.0 k | 5.0 k | 0.500 | 0.500–0.500 | 1 |"),
+            "{text}"
+        );
+        assert!(text.contains("| c | 2 | 1 | failed | – | 0 |"), "{text}");
+        assert!(text.contains("**0.652**"), "{text}");
+    }
+}
