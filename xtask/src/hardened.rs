@@ -25,8 +25,9 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use allocmux::Backend;
-use allocmux_harness::cargo_build::{self, BuildRequest, TargetKind};
-use allocmux_harness::matrix::{backend_version, build_runner, plan, run_cell};
+use allocmux_harness::matrix::{
+    backend_version, build_runner, build_variant, plan, run_cell, runner_path, variant_path,
+};
 use allocmux_harness::paths::{link_latest, timestamp_dir_name};
 use allocmux_harness::progress::{announced_build, Progress};
 use allocmux_harness::results::RunStatus;
@@ -39,6 +40,8 @@ use summary::{render, summarise};
 
 /// The façade feature of the hardened build.
 const HARDENED_FEATURE: &str = "allocmux/slab-hardened";
+/// The hardened runner's name beside the matrix's runners.
+const HARDENED_NAME: &str = "slab-hardened";
 
 /// Options of `cargo xtask hardened-cost`.
 #[derive(Args, Debug)]
@@ -122,27 +125,22 @@ fn pair_order(row: usize, round: u32) -> [Build; 2] {
 /// Builds (or, with `--no-build`, finds) both runners and checks that each
 /// reports the build it is meant to be.
 fn runners(args: &HardenedArgs, paths: &Paths, logs: &Path) -> Result<[PathBuf; 2], String> {
-    let plain_path = allocmux_harness::matrix::runner_path(paths, Backend::Slab);
-    let hardened_path = paths.runner_bin_dir().join("allocmux-runner-slab-hardened");
+    let plain_path = runner_path(paths, Backend::Slab);
+    let hardened_path = variant_path(paths, HARDENED_NAME);
     if !(args.no_build && plain_path.exists()) {
         announced_build(0, 2, "runner with slab", "slab", || {
             build_runner(paths, Backend::Slab, false, logs)
         })?;
     }
     if !(args.no_build && hardened_path.exists()) {
-        announced_build(1, 2, "runner with slab-hardened", "slab-hardened", || {
-            let built = cargo_build::build(&BuildRequest {
-                dir: &paths.source,
-                package: Some("allocmux-runner"),
-                target: TargetKind::Bin("allocmux-runner".into()),
-                features: vec![HARDENED_FEATURE.into()],
-                no_default_features: false,
-                target_dir: &paths.target_dir,
-                env: Vec::new(),
-                log: logs.join("build-slab-hardened.log"),
-                what: "the runner for slab-hardened".into(),
-            })?;
-            cargo_build::copy_out(&built.executable, &hardened_path)
+        announced_build(1, 2, "runner with slab-hardened", HARDENED_NAME, || {
+            build_variant(
+                paths,
+                Backend::Slab,
+                HARDENED_NAME,
+                &[HARDENED_FEATURE],
+                logs,
+            )
         })?;
     }
     for (path, build) in [
@@ -246,16 +244,7 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
     }
     progress.finish();
 
-    let labels: Vec<String> = rows
-        .iter()
-        .map(|c| {
-            if c.workload.multithreaded {
-                format!("{} ×{}", c.workload.name, c.threads)
-            } else {
-                c.workload.name.to_owned()
-            }
-        })
-        .collect();
+    let labels: Vec<String> = rows.iter().map(plan::Cell::row_label).collect();
     let (summary, geomean) = summarise(&labels, &ops);
     let text = render(&summary, geomean, &machine::describe(), mode, args.rounds);
     let summary_path = out.join("summary.md");

@@ -2,6 +2,7 @@
 //! the rounds, their geometric mean, and the Markdown table.
 
 use allocmux_harness::numbers::{geometric_mean, median, Spread};
+use allocmux_harness::report::si;
 use allocmux_harness::results::Machine;
 
 use super::Build;
@@ -51,14 +52,10 @@ pub fn summarise(
     (rows, geometric_mean(&medians))
 }
 
-/// Operations per second with a unit prefix (`108.3 M`, `56.2 k`), or `–`.
+/// Operations per second with an SI suffix as the matrix report writes them
+/// (`108M`, `56.2k`), or `–`.
 fn ops_text(v: Option<f64>) -> String {
-    match v {
-        None => "–".into(),
-        Some(x) if x >= 1e6 => format!("{:.1} M", x / 1e6),
-        Some(x) if x >= 1e3 => format!("{:.1} k", x / 1e3),
-        Some(x) => format!("{x:.0}"),
-    }
+    v.map_or_else(|| "–".into(), si)
 }
 
 /// The Markdown summary: what was measured, on what, and the table.
@@ -143,14 +140,17 @@ mod tests {
         assert!((g - (0.85f64 * 0.5).sqrt()).abs() < 1e-12, "{g}");
         let text = render(&rows, geomean, &Machine::default(), "full", 3);
         assert!(
-            text.contains("| a | 80.0 M | 65.0 M | 0.850 | 0.800–0.900 | 2 |"),
+            text.contains("| a | 80.0M | 65.0M | 0.850 | 0.800–0.900 | 2 |"),
             "{text}"
         );
         assert!(
-            text.contains("| b ×2 | 10.0 k | 5.0 k | 0.500 | 0.500–0.500 | 1 |"),
+            text.contains("| b ×2 | 10.0k | 5.00k | 0.500 | 0.500–0.500 | 1 |"),
             "{text}"
         );
-        assert!(text.contains("| c | 2 | 1 | failed | – | 0 |"), "{text}");
+        assert!(
+            text.contains("| c | 2.00 | 1.00 | failed | – | 0 |"),
+            "{text}"
+        );
         assert!(text.contains("**0.652**"), "{text}");
     }
 }

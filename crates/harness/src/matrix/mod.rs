@@ -8,7 +8,7 @@ pub mod plan;
 mod runners;
 
 pub use exec::{backend_version, run_cell};
-pub use runners::{build_runner, runner_features, runner_path};
+pub use runners::{build_runner, build_variant, runner_features, runner_path, variant_path};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -44,13 +44,16 @@ impl Cell {
 
     /// A short label for progress lines.
     pub fn label(&self) -> String {
+        format!("{} on {}", self.row_label(), self.backend)
+    }
+
+    /// The row this cell belongs to: `larson ×8`, or the workload's name alone
+    /// when it is single-threaded.
+    pub fn row_label(&self) -> String {
         if self.workload.multithreaded {
-            format!(
-                "{} ×{} on {}",
-                self.workload.name, self.threads, self.backend
-            )
+            format!("{} ×{}", self.workload.name, self.threads)
         } else {
-            format!("{} on {}", self.workload.name, self.backend)
+            self.workload.name.to_owned()
         }
     }
 }

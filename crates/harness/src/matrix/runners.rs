@@ -11,9 +11,15 @@ use crate::paths::Paths;
 
 /// The runner binary built for `backend`.
 pub fn runner_path(paths: &Paths, backend: Backend) -> PathBuf {
+    variant_path(paths, backend.name())
+}
+
+/// The runner binary of the build named `name` (a backend's name, or a
+/// variant of one such as `slab-hardened`).
+pub fn variant_path(paths: &Paths, name: &str) -> PathBuf {
     paths
         .runner_bin_dir()
-        .join(format!("allocmux-runner-{}", backend.name()))
+        .join(format!("allocmux-runner-{name}"))
 }
 
 /// Builds the runner for `backend` in release mode (with the façade's `stats`
@@ -24,10 +30,22 @@ pub fn build_runner(
     stats: bool,
     log_dir: &Path,
 ) -> Result<PathBuf, String> {
+    let extra: &[&str] = if stats { &["stats"] } else { &[] };
+    build_variant(paths, backend, backend.name(), extra, log_dir)
+}
+
+/// Builds the runner for `backend` with the runner features `extra` added
+/// (`stats`, `allocmux/slab-hardened`) into the matrix's target directory and
+/// copies it to [`variant_path`] of `name`.
+pub fn build_variant(
+    paths: &Paths,
+    backend: Backend,
+    name: &str,
+    extra: &[&str],
+    log_dir: &Path,
+) -> Result<PathBuf, String> {
     let mut features = runner_features(backend);
-    if stats {
-        features.push("stats".into());
-    }
+    features.extend(extra.iter().map(|f| f.to_string()));
     let built = cargo_build::build(&BuildRequest {
         dir: &paths.source,
         package: Some("allocmux-runner"),
@@ -36,10 +54,10 @@ pub fn build_runner(
         no_default_features: false,
         target_dir: &paths.target_dir,
         env: Vec::new(),
-        log: log_dir.join(format!("build-{}.log", backend.name())),
-        what: format!("the runner for {backend}"),
+        log: log_dir.join(format!("build-{name}.log")),
+        what: format!("the runner for {name}"),
     })?;
-    let dest = runner_path(paths, backend);
+    let dest = variant_path(paths, name);
     cargo_build::copy_out(&built.executable, &dest)?;
     Ok(dest)
 }
