@@ -46,12 +46,8 @@ const HARDENED_NAME: &str = "slab-hardened";
 /// Options of `cargo xtask hardened-cost`.
 #[derive(Args, Debug)]
 pub struct HardenedArgs {
-    /// Workloads: names or pattern classes, comma-separated (default: every one the matrix runs).
-    #[arg(long, value_delimiter = ',')]
-    workloads: Option<Vec<String>>,
-    /// Thread counts for the multi-threaded workloads, e.g. 1,2,4,8 (default: the workload's own).
-    #[arg(long, value_delimiter = ',')]
-    threads: Option<Vec<usize>>,
+    #[command(flatten)]
+    rows: harness_args::RowSelection,
     /// Rounds: each runs every row once with each build.
     #[arg(long, default_value_t = 5, value_parser = harness_args::positive_u32)]
     rounds: u32,
@@ -127,12 +123,14 @@ fn pair_order(row: usize, round: u32) -> [Build; 2] {
 fn runners(args: &HardenedArgs, paths: &Paths, logs: &Path) -> Result<[PathBuf; 2], String> {
     let plain_path = runner_path(paths, Backend::Slab);
     let hardened_path = variant_path(paths, HARDENED_NAME);
-    if !(args.no_build && plain_path.exists()) {
+    let reuse_plain = args.no_build && plain_path.exists();
+    let reuse_hardened = args.no_build && hardened_path.exists();
+    if !reuse_plain {
         announced_build(0, 2, "runner with slab", "slab", || {
             build_runner(paths, Backend::Slab, false, logs)
         })?;
     }
-    if !(args.no_build && hardened_path.exists()) {
+    if !reuse_hardened {
         announced_build(1, 2, "runner with slab-hardened", HARDENED_NAME, || {
             build_variant(
                 paths,
@@ -143,15 +141,19 @@ fn runners(args: &HardenedArgs, paths: &Paths, logs: &Path) -> Result<[PathBuf; 
             )
         })?;
     }
-    for (path, build) in [
-        (&plain_path, Build::Plain),
-        (&hardened_path, Build::Hardened),
+    for (path, build, reused) in [
+        (&plain_path, Build::Plain, reuse_plain),
+        (&hardened_path, Build::Hardened, reuse_hardened),
     ] {
         let version = backend_version(path).unwrap_or_default();
         if version.contains("hardened") != (build == Build::Hardened) {
+            let what_next = if reused {
+                "build again without --no-build"
+            } else {
+                "it was built just now, so the façade's features did not select that build"
+            };
             return Err(format!(
-                "{} reports slab version `{version}`, which is not the {} build; build again \
-                 without --no-build",
+                "{} reports slab version `{version}`, which is not the {} build; {what_next}",
                 path.display(),
                 build.name()
             ));
@@ -163,17 +165,14 @@ fn runners(args: &HardenedArgs, paths: &Paths, logs: &Path) -> Result<[PathBuf; 
 /// Runs the comparison. Exit 0 when every run succeeded and the cost is within
 /// `--max-cost`, 1 otherwise; `Err` (exit 2) on bad input or a failed build.
 pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
-    let workloads = plan::select_workloads(args.workloads.as_deref())?;
-    if args.threads.as_ref().is_some_and(|t| t.contains(&0)) {
-        return Err("--threads: thread counts start at 1".into());
-    }
+    let workloads = plan::select_workloads(args.rows.workloads.as_deref())?;
     let quick = !args.full;
     let mode = if quick { "quick" } else { "full" };
     let timeout = Duration::from_secs(args.timeout.unwrap_or(if quick { 60 } else { 300 }));
     let rows = plan::cells(
         &workloads,
         &[Backend::Slab],
-        args.threads.as_deref(),
+        args.rows.threads.as_deref(),
         quick,
         None,
     );
@@ -323,8 +322,10 @@ mod tests {
 
     fn args(out: &Path) -> HardenedArgs {
         HardenedArgs {
-            workloads: Some(vec!["glibc-simple".into(), "larson".into()]),
-            threads: None,
+            rows: allocmux_harness::args::RowSelection {
+                workloads: Some(vec!["glibc-simple".into(), "larson".into()]),
+                threads: None,
+            },
             rounds: 2,
             full: false,
             max_cost: None,
@@ -363,6 +364,7 @@ mod tests {
         let paths = setup(dir.path(), "0.1.0");
         let e = run(&args(&dir.path().join("out")), &paths).unwrap_err();
         assert!(e.contains("not the hardened build"), "{e}");
+        assert!(e.contains("without --no-build"), "{e}");
     }
 
     #[test]

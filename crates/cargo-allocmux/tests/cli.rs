@@ -409,7 +409,7 @@ fn a_project_without_the_facade_gets_the_two_lines_to_add() {
 #[test]
 fn bad_input_is_refused_with_the_valid_choices() {
     let project = fixture(true);
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["compare", "--bin", "nosuch"], "binaries: demo"),
         (&["compare", "--reps", "0"], "at least 1"),
         (&["compare", "--timeout", "0"], "at least 1 second"),
@@ -419,6 +419,7 @@ fn bad_input_is_refused_with_the_valid_choices() {
         ),
         (&["compare", "--metric", "regex:("], "not a valid pattern"),
         (&["matrix", "--workloads", "nosuch"], "workloads: larson"),
+        (&["matrix", "--threads", "1,0"], "thread counts start at 1"),
     ];
     for (args, expected) in cases {
         let o = allocmux(project.path(), args);

@@ -17,6 +17,23 @@ fn field<'a>(text: &'a str, key: &str, sep: char) -> Option<&'a str> {
     })
 }
 
+impl Machine {
+    /// The machine in one phrase, as every report states it: "CPU, N logical CPUs, M
+    /// memory" ("unknown CPU" when the model could not be read).
+    pub fn summary(&self) -> String {
+        format!(
+            "{}, {} logical CPUs, {} memory",
+            if self.cpu_model.is_empty() {
+                "unknown CPU"
+            } else {
+                &self.cpu_model
+            },
+            self.cores,
+            crate::report::bytes(self.memory_bytes)
+        )
+    }
+}
+
 /// Reads the description of this machine; unknown parts stay empty.
 pub fn describe() -> Machine {
     let cpuinfo = read("/proc/cpuinfo");
@@ -50,6 +67,7 @@ pub fn describe() -> Machine {
 #[cfg(test)]
 mod tests {
     use super::field;
+    use crate::results::Machine;
 
     #[test]
     fn finds_fields() {
@@ -60,5 +78,18 @@ mod tests {
             Some("\"Debian 12\"")
         );
         assert_eq!(field(text, "flags", ':'), None);
+    }
+
+    #[test]
+    fn summary_names_an_unreadable_cpu() {
+        let m = Machine {
+            cpu_model: String::new(),
+            cores: 2,
+            memory_bytes: 24 << 30,
+            os: "Debian".into(),
+            kernel: "6.1".into(),
+            rustc: "rustc 1.0".into(),
+        };
+        assert_eq!(m.summary(), "unknown CPU, 2 logical CPUs, 24.0 GiB memory");
     }
 }

@@ -68,13 +68,12 @@ pub fn render(
 ) -> String {
     let mut s = format!(
         "# Hardened ÷ plain slab throughput\n\n{} rows, {rounds} interleaved round{}, {mode} \
-         parameters, no idle phase. Machine: {} ({} cores), {}, {}.\n\n\
+         parameters, no idle phase. Machine: {}, kernel {}, {}.\n\n\
          | row | plain ops/s | hardened ops/s | hardened ÷ plain | min–max | pairs |\n\
          |---|---:|---:|---:|---|---:|\n",
         rows.len(),
         if rounds == 1 { "" } else { "s" },
-        machine.cpu_model,
-        machine.cores,
+        machine.summary(),
         machine.kernel,
         machine.rustc,
     );

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use allocmux::Backend;
 use clap::Args;
 
+use crate::args::RowSelection;
 use crate::paths::{timestamp_dir_name, Paths};
 use crate::progress::{announced_build, Progress};
 use crate::results::{
@@ -33,12 +34,8 @@ pub struct MatrixArgs {
     /// added, since results are reported relative to it.
     #[arg(long, value_delimiter = ',')]
     backends: Option<Vec<Backend>>,
-    /// Workloads to run: names or pattern classes, comma-separated (default: all).
-    #[arg(long, value_delimiter = ',')]
-    workloads: Option<Vec<String>>,
-    /// Thread counts for the multi-threaded workloads, e.g. 1,2,4,8 (default: the workload's own).
-    #[arg(long, value_delimiter = ',')]
-    threads: Option<Vec<usize>>,
+    #[command(flatten)]
+    rows: RowSelection,
     /// Repetitions of each cell (default: 3 quick, 5 full).
     #[arg(long, value_parser = crate::args::positive_u32)]
     reps: Option<u32>,
@@ -71,7 +68,7 @@ pub struct MatrixArgs {
 /// Runs the matrix with the runner built from `paths.source`. Exit 0 if every
 /// cell succeeded, 1 if any failed; `Err` (exit 2) on bad input.
 pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
-    let workloads = plan::select_workloads(args.workloads.as_deref())?;
+    let workloads = plan::select_workloads(args.rows.workloads.as_deref())?;
     let mut backends = args
         .backends
         .clone()
@@ -81,18 +78,13 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
     }
     backends.sort();
     backends.dedup();
-    if let Some(t) = &args.threads {
-        if t.contains(&0) {
-            return Err("--threads: thread counts start at 1".into());
-        }
-    }
     let quick = !args.full;
     let reps = args.reps.unwrap_or(if quick { 3 } else { 5 });
     let timeout = Duration::from_secs(args.timeout.unwrap_or(if quick { 60 } else { 300 }));
     let cells = plan::cells(
         &workloads,
         &backends,
-        args.threads.as_deref(),
+        args.rows.threads.as_deref(),
         quick,
         args.shard,
     );

@@ -9,7 +9,7 @@ use plotters::style::RGBColor;
 
 use super::charts::{color, css, Bar, BarChart};
 use super::compare::{secs, spread_text, BackendRow, CompareSummary};
-use super::format::{bytes, mib, ratio, si, state_word, status_word};
+use super::format::{mib, ratio, si, state_word, status_word};
 use super::html::{chart, escape, STYLE};
 use super::summary::BASELINE;
 use crate::results::MatrixResults;
@@ -66,13 +66,11 @@ pub fn render_html(s: &CompareSummary, results: &MatrixResults) -> String {
     );
     let _ = writeln!(
         out,
-        "<h1>allocmux compare: <code>{}</code></h1>\n<p class=\"meta\">{} · backends by {} · {}, {} logical CPUs, {} memory · {}</p>",
+        "<h1>allocmux compare: <code>{}</code></h1>\n<p class=\"meta\">{} · backends by {} · {} · {}</p>",
         escape(&s.command),
         escape(&s.started),
         escape(&s.method),
-        escape(&m.cpu_model),
-        m.cores,
-        bytes(m.memory_bytes),
+        escape(&m.summary()),
         escape(&m.os)
     );
     out.push_str("<section class=\"rec\">\n<h2 style=\"border:none;margin-top:0.4em\">Recommendation</h2>\n<ul>\n");

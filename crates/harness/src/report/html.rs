@@ -229,7 +229,7 @@ pub fn render_html(summary: &Summary, results: &MatrixResults) -> String {
     out.push_str("<h1>allocmux benchmark report</h1>\n");
     let _ = writeln!(
         out,
-        "<p class=\"meta\">{} · {} mode{} · {}, {} logical CPUs, {} memory · {}</p>",
+        "<p class=\"meta\">{} · {} mode{} · {} · {}</p>",
         escape(&results.started),
         escape(&results.mode),
         results
@@ -237,13 +237,7 @@ pub fn render_html(summary: &Summary, results: &MatrixResults) -> String {
             .as_ref()
             .map(|s| format!(" · shard {}", escape(s)))
             .unwrap_or_default(),
-        escape(if m.cpu_model.is_empty() {
-            "unknown CPU"
-        } else {
-            &m.cpu_model
-        }),
-        m.cores,
-        bytes(m.memory_bytes),
+        escape(&m.summary()),
         escape(&m.os)
     );
 

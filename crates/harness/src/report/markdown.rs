@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::format::{
-    bytes, failure_groups, mib, ok_count, ratio, recommendation_lines, si, state_word, status_word,
+    failure_groups, mib, ok_count, ratio, recommendation_lines, si, state_word, status_word,
     throughput_cell,
 };
 use super::summary::{CellState, Row, Summary, BASELINE};
@@ -79,17 +79,7 @@ pub fn render_markdown(summary: &Summary, results: &MatrixResults) -> String {
     if let Some(shard) = &results.shard {
         let _ = writeln!(out, "- **Shard:** {} (a partial run)", cell(shard));
     }
-    let _ = writeln!(
-        out,
-        "- **Machine:** {}, {} logical CPUs, {} memory",
-        if m.cpu_model.is_empty() {
-            "unknown CPU"
-        } else {
-            &m.cpu_model
-        },
-        m.cores,
-        bytes(m.memory_bytes)
-    );
+    let _ = writeln!(out, "- **Machine:** {}", m.summary());
     let _ = writeln!(out, "- **OS:** {}, kernel {}", m.os, m.kernel);
     let _ = writeln!(out, "- **Compiler:** {}", m.rustc);
     out.push('\n');

@@ -31,7 +31,7 @@ use crate::paths::link_latest;
 use crate::results::RunStatus;
 
 pub use self::csv::{field as csv_field, render_csv};
-pub use self::format::si;
+pub use self::format::{bytes, si};
 pub use self::html::render_html;
 pub use self::markdown::render_markdown;
 pub use self::summary::{summarize, Summary};
