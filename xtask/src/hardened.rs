@@ -27,6 +27,7 @@ use std::time::{Duration, SystemTime};
 use allocmux::Backend;
 use allocmux_harness::matrix::{
     backend_version, build_runner, build_variant, plan, run_cell, runner_path, variant_path,
+    RunSettings,
 };
 use allocmux_harness::paths::{link_latest, timestamp_dir_name};
 use allocmux_harness::progress::{announced_build, Progress};
@@ -200,20 +201,18 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
     }
     let mut ops = vec![vec![[None, None]; args.rounds as usize]; rows.len()];
     let mut failures = 0usize;
+    let settings = RunSettings {
+        quick,
+        timeout,
+        sample: Duration::from_millis(10),
+        env: &[("ALLOCMUX_IDLE_MS", "none")],
+    };
     let progress = Progress::new(2 * order.len() as u64);
     for &(row, round) in &order {
         let cell = &rows[row];
         for build in pair_order(row, round) {
             progress.start(&format!("{} ({})", cell.label(), build.name()));
-            let run = run_cell(
-                &bins[build.index()],
-                cell,
-                round,
-                quick,
-                timeout,
-                Duration::from_millis(10),
-                &[("ALLOCMUX_IDLE_MS", "none")],
-            );
+            let run = run_cell(&bins[build.index()], cell, round, &settings);
             let value = run.record.as_ref().map(|r| r.ops_per_sec);
             if run.status == RunStatus::Ok {
                 ops[row][round as usize][build.index()] = value;

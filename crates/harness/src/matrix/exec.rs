@@ -11,27 +11,33 @@ use super::plan::Cell;
 use crate::process;
 use crate::results::{CellRun, RunStatus};
 
-/// Runs `cell` once with `runner`, with `env` added to the runner's environment;
-/// never fails: problems become the run's status.
-pub fn run_cell(
-    runner: &Path,
-    cell: &Cell,
-    rep: u32,
-    quick: bool,
-    timeout: Duration,
-    sample: Duration,
-    env: &[(&str, &str)],
-) -> CellRun {
+/// How every run of a command is made: parameters, limits and environment.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings<'a> {
+    /// The workloads' quick parameters instead of their full ones.
+    pub quick: bool,
+    /// Time after which the run is killed and recorded as a timeout.
+    pub timeout: Duration,
+    /// Time between two samples of the run's resident memory.
+    pub sample: Duration,
+    /// Added to the runner's environment.
+    pub env: &'a [(&'a str, &'a str)],
+}
+
+/// Runs `cell` once (repetition `rep`) with `runner`; never fails: problems become the
+/// run's status.
+pub fn run_cell(runner: &Path, cell: &Cell, rep: u32, settings: &RunSettings) -> CellRun {
     let mut c = Command::new(runner);
-    c.envs(env.iter().copied());
+    c.envs(settings.env.iter().copied());
     c.args(["--workload", cell.workload.name]);
     if cell.workload.multithreaded {
         c.args(["--threads", &cell.threads.to_string()]);
     }
-    if quick {
+    if settings.quick {
         c.arg("--quick");
     }
-    let finished = process::run_sampled(&mut c, timeout, Some(sample));
+    let timeout = settings.timeout;
+    let finished = process::run_sampled(&mut c, timeout, Some(settings.sample));
     let mut run = cell.new_run(rep);
     if !run.record_process(&finished, timeout, &finished.stderr) {
         return run;
@@ -71,7 +77,7 @@ mod tests {
 
     use allocmux::Backend;
 
-    use super::run_cell;
+    use super::{run_cell, RunSettings};
     use crate::matrix::plan::Cell;
     use crate::results::RunStatus;
     use tempfile::TempDir;
@@ -82,6 +88,16 @@ mod tests {
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
+    }
+
+    /// Quick parameters, sampling every 10 ms, killed after `timeout`.
+    fn quick(timeout: Duration) -> RunSettings<'static> {
+        RunSettings {
+            quick: true,
+            timeout,
+            sample: Duration::from_millis(10),
+            env: &[],
+        }
     }
 
     fn cell() -> Cell {
@@ -96,15 +112,7 @@ mod tests {
     fn a_crashing_cell_is_recorded_as_failed_with_its_signal() {
         let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
         let runner = fake_runner(&dir, "crash", "echo 'about to crash' >&2\nkill -ABRT $$");
-        let run = run_cell(
-            &runner,
-            &cell(),
-            0,
-            true,
-            Duration::from_secs(30),
-            Duration::from_millis(10),
-            &[],
-        );
+        let run = run_cell(&runner, &cell(), 0, &quick(Duration::from_secs(30)));
         assert_eq!(run.status, RunStatus::Failed);
         let error = run.error.unwrap();
         assert!(
@@ -117,15 +125,7 @@ mod tests {
     fn a_hanging_cell_is_killed_at_the_time_limit() {
         let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
         let runner = fake_runner(&dir, "hang", "exec sleep 30");
-        let run = run_cell(
-            &runner,
-            &cell(),
-            1,
-            true,
-            Duration::from_millis(300),
-            Duration::from_millis(10),
-            &[],
-        );
+        let run = run_cell(&runner, &cell(), 1, &quick(Duration::from_millis(300)));
         assert_eq!(run.status, RunStatus::Timeout);
         assert_eq!(run.rep, 1);
     }
@@ -135,41 +135,17 @@ mod tests {
         let record = r#"{"workload":"glibc-simple","backend":"system","params":{"threads":1,"iterations":1,"min_size":16,"max_size":64,"seed":1},"operations":10,"seconds":0.5,"ops_per_sec":20.0,"checksum":7,"peak_rss_bytes":4096,"stats":null}"#;
         let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
         let ok = fake_runner(&dir, "ok", &format!("echo 'log line'\necho '{record}'"));
-        let run = run_cell(
-            &ok,
-            &cell(),
-            0,
-            true,
-            Duration::from_secs(30),
-            Duration::from_millis(10),
-            &[],
-        );
+        let run = run_cell(&ok, &cell(), 0, &quick(Duration::from_secs(30)));
         assert_eq!(run.status, RunStatus::Ok, "{:?}", run.error);
         assert_eq!(run.record.unwrap().checksum, 7);
         let bad = fake_runner(&dir, "bad", "echo 'not json'");
-        let run = run_cell(
-            &bad,
-            &cell(),
-            0,
-            true,
-            Duration::from_secs(30),
-            Duration::from_millis(10),
-            &[],
-        );
+        let run = run_cell(&bad, &cell(), 0, &quick(Duration::from_secs(30)));
         assert_eq!(run.status, RunStatus::Failed);
         assert!(run.error.unwrap().contains("no valid record"));
         let exit = fake_runner(&dir, "exit3", "exit 3");
-        assert!(run_cell(
-            &exit,
-            &cell(),
-            0,
-            true,
-            Duration::from_secs(30),
-            Duration::from_millis(10),
-            &[]
-        )
-        .error
-        .unwrap()
-        .contains("status 3"));
+        assert!(run_cell(&exit, &cell(), 0, &quick(Duration::from_secs(30)))
+            .error
+            .unwrap()
+            .contains("status 3"));
     }
 }

@@ -7,7 +7,7 @@ mod exec;
 pub mod plan;
 mod runners;
 
-pub use exec::{backend_version, run_cell};
+pub use exec::{backend_version, run_cell, RunSettings};
 pub use runners::{build_runner, build_variant, runner_features, runner_path, variant_path};
 
 use std::collections::BTreeMap;
@@ -147,20 +147,18 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
         results.mode,
         out.display()
     );
+    let settings = RunSettings {
+        quick,
+        timeout,
+        sample: Duration::from_millis(args.sample_ms),
+        env: &[],
+    };
     let progress = Progress::new(order.len() as u64);
     for &(index, rep) in &order {
         let cell = &cells[index];
         progress.start(&cell.label());
         let run = match &built[&cell.backend] {
-            Ok(runner) => run_cell(
-                runner,
-                cell,
-                rep,
-                quick,
-                timeout,
-                Duration::from_millis(args.sample_ms),
-                &[],
-            ),
+            Ok(runner) => run_cell(runner, cell, rep, &settings),
             Err(_) => {
                 let mut run = cell.new_run(rep);
                 run.error = Some("the runner for this backend did not build".into());
