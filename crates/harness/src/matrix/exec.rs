@@ -148,4 +148,25 @@ mod tests {
             .unwrap()
             .contains("status 3"));
     }
+
+    #[test]
+    fn the_settings_reach_the_runner_as_arguments_and_environment() {
+        let dir = TempDir::with_prefix("allocmux-exec-test-").unwrap();
+        // Exits 0 only when it was given `--quick` and the environment variable.
+        let runner = fake_runner(
+            &dir,
+            "env",
+            "case \"$*\" in *--quick*) ;; *) exit 4 ;; esac\n[ \"$ALLOCMUX_EXEC_TEST_MARK\" = set ] || exit 5",
+        );
+        let mut settings = quick(Duration::from_secs(30));
+        let run = run_cell(&runner, &cell(), 0, &settings);
+        assert!(run.error.unwrap().contains("status 5"));
+        settings.env = &[("ALLOCMUX_EXEC_TEST_MARK", "set")];
+        let run = run_cell(&runner, &cell(), 0, &settings);
+        // The right arguments and environment: it exits 0, printing no record.
+        assert!(run.error.unwrap().contains("no valid record"));
+        settings.quick = false;
+        let run = run_cell(&runner, &cell(), 0, &settings);
+        assert!(run.error.unwrap().contains("status 4"));
+    }
 }
