@@ -61,8 +61,9 @@ pub struct OriginalsArgs {
     #[arg(long)]
     mimalloc_source: Option<PathBuf>,
     /// Write the summary of an earlier run's directory again (e.g. against
-    /// another `--matrix`) instead of measuring.
-    #[arg(long, conflicts_with_all = ["source", "mimalloc_source", "out"])]
+    /// another `--matrix` or `--reference`) instead of measuring: into that
+    /// directory, or with `--out` into another one, leaving the run as it is.
+    #[arg(long, conflicts_with_all = ["source", "mimalloc_source"])]
     from: Option<PathBuf>,
     /// Programs to run (comma-separated bench.sh names, e.g. larsonN,cfrac, or
     /// test-stress; default: all those of the checkouts given).
@@ -89,7 +90,8 @@ pub struct OriginalsArgs {
     /// Seconds before a run is killed and recorded as a timeout.
     #[arg(long, default_value_t = 300, value_parser = allocmux_harness::args::positive_u64)]
     timeout: u64,
-    /// Directory for the results (default: target/originals/<time>).
+    /// Directory for the results (default: target/originals/<time>); with
+    /// `--from`, for the new summary alone.
     #[arg(long)]
     out: Option<PathBuf>,
     /// A `bench-matrix` results.json (e.g. docs/results/results.json): adds our
@@ -123,7 +125,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
         cpus,
     };
     if let Some(dir) = &args.from {
-        return tables.rewrite(dir, &args.reference);
+        return tables.rewrite(dir, args.out.as_deref(), &args.reference);
     }
     let externals = preload::parse_libraries(&args.library)?;
     let root = paths.target_dir.join("originals");
@@ -284,6 +286,16 @@ mod tests {
             std::fs::read_to_string(out.join("summary.csv")).unwrap(),
             csv
         );
+        // With `--out`, the new summary goes there and the run stays as it was.
+        let elsewhere = work.path().join("resummarised");
+        again.out = Some(elsewhere.clone());
+        run(&again, &paths).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(elsewhere.join("summary.csv")).unwrap(),
+            csv
+        );
+        assert!(!elsewhere.join("mleak10").exists());
+        again.out = None;
         again.reference = "slab".into();
         let e = run(&again, &paths).unwrap_err();
         assert!(e.contains("the choices are: system"), "{e}");

@@ -77,14 +77,22 @@ impl Tables<'_> {
     }
 
     /// `--from DIR`: the summary and the programs' reports of an earlier run,
-    /// from their `results.json`, written again into `dir`.
-    pub fn rewrite(&self, dir: &Path, reference: &str) -> Result<ExitCode, String> {
+    /// from their `results.json`, written again into `dir`; with `out`, only the
+    /// summary, into `out` (`dir` is left as it is).
+    pub fn rewrite(
+        &self,
+        dir: &Path,
+        out: Option<&Path>,
+        reference: &str,
+    ) -> Result<ExitCode, String> {
         let mut found = Vec::new();
         for p in self.chosen {
             let path = dir.join(p.name).join("results.json");
             if path.is_file() {
                 let results = MatrixResults::load(&path)?;
-                allocmux_harness::report::write_all(&results, &dir.join(p.name))?;
+                if out.is_none() {
+                    allocmux_harness::report::write_all(&results, &dir.join(p.name))?;
+                }
                 found.push((*p, results));
             }
         }
@@ -111,9 +119,12 @@ impl Tables<'_> {
             chosen: &chosen,
             ..*self
         };
-        tables.write(dir, &rows, &names, rounds)?;
+        let dest = out.unwrap_or(dir);
+        std::fs::create_dir_all(dest)
+            .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+        tables.write(dest, &rows, &names, rounds)?;
         println!("{}", summary::terminal(&rows, &names));
-        println!("Summary rewritten: {}", dir.join("summary.md").display());
+        println!("Summary written: {}", dest.join("summary.md").display());
         Ok(ExitCode::SUCCESS)
     }
 }
