@@ -38,11 +38,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use allocmux::Backend;
 use allocmux_harness::matrix::{build_runner, plan};
-use allocmux_harness::paths::{link_latest, timestamp_dir_name};
+use allocmux_harness::paths::{link_latest, start_run};
 use allocmux_harness::progress::{announced_build, Progress};
 use allocmux_harness::{cmd, process, Paths};
 use allocmux_workloads::Workload;
@@ -151,10 +151,8 @@ struct Job {
 pub fn run(args: &CodegenArgs, paths: &Paths) -> Result<ExitCode, String> {
     let (workloads, backends) = select(args)?;
     cmd::require_valgrind("`cargo xtask workload-codegen`")?;
-    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let results_dir = paths.target_dir.join("workload-codegen");
-    let out = results_dir.join(timestamp_dir_name(&started));
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let (_, out) = start_run(None, &results_dir)?;
     link_latest(&results_dir, &out);
     let clock = Instant::now();
 

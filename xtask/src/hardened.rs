@@ -22,14 +22,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use allocmux::Backend;
 use allocmux_harness::matrix::{
     backend_version, build_runner, build_variant, plan, run_cell, runner_path, variant_path,
     RunSettings,
 };
-use allocmux_harness::paths::{link_latest, timestamp_dir_name};
+use allocmux_harness::paths::{link_latest, start_run};
 use allocmux_harness::progress::{announced_build, Progress};
 use allocmux_harness::results::RunStatus;
 use allocmux_harness::{args as harness_args, machine, Paths};
@@ -178,12 +178,7 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
         None,
     );
     let results_dir = paths.target_dir.join("hardened-cost");
-    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| results_dir.join(timestamp_dir_name(&started)));
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let (_, out) = start_run(args.out.as_deref(), &results_dir)?;
     let bins = runners(args, paths, &out.join("logs"))?;
 
     let runs_path = out.join("runs.jsonl");

@@ -37,11 +37,11 @@ mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use allocmux::Backend;
 use allocmux_harness::compare::preload;
-use allocmux_harness::paths::{link_latest, timestamp_dir_name};
+use allocmux_harness::paths::{link_latest, start_run};
 use allocmux_harness::report::{summarize, Summary};
 use allocmux_harness::results::{MatrixResults, RunStatus};
 use allocmux_harness::Paths;
@@ -129,11 +129,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     }
     let externals = preload::parse_libraries(&args.library)?;
     let root = paths.target_dir.join("originals");
-    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| root.join(timestamp_dir_name(&started)));
+    let (started, out) = start_run(args.out.as_deref(), &root)?;
     let logs = out.join("logs");
     let bin_dir = root.join("bin");
     for d in [&logs, &bin_dir] {

@@ -87,11 +87,23 @@ pub fn project_results_dir(cwd: &Path, kind: &str) -> PathBuf {
 }
 
 /// `20261127-074500` from an RFC 3339 time, for directory names.
-pub fn timestamp_dir_name(rfc3339: &str) -> String {
+fn timestamp_dir_name(rfc3339: &str) -> String {
     rfc3339
         .trim_end_matches('Z')
         .replace(['-', ':'], "")
         .replace('T', "-")
+}
+
+/// A new run's start time (RFC 3339, whole seconds) and its output directory, created:
+/// `out` when the user gave one, else `<results>/<start time>` (`20261127-074500`).
+pub fn start_run(out: Option<&Path>, results: &Path) -> Result<(String, PathBuf), String> {
+    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let out = out.map_or_else(
+        || results.join(timestamp_dir_name(&started)),
+        Path::to_path_buf,
+    );
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    Ok((started, out))
 }
 
 /// Points `<parent of out>/latest` at `out` when `out` lies directly in

@@ -29,13 +29,13 @@ pub mod project;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use allocmux::Backend;
 use clap::Args;
 
 use crate::cargo_build::TargetKind;
-use crate::paths::{timestamp_dir_name, Paths};
+use crate::paths::{start_run, Paths};
 use crate::progress::announced_build;
 use crate::results::{MetricInfo, ProgramInfo};
 pub use contender::{build_contender, run_once, Contender};
@@ -196,13 +196,7 @@ struct Session {
 impl Session {
     /// Creates `--out` (default: a new `<results_dir>/<time>`).
     fn open(args: &CompareArgs, results_dir: PathBuf) -> Result<Session, String> {
-        let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        let out = args
-            .out
-            .clone()
-            .unwrap_or_else(|| results_dir.join(timestamp_dir_name(&started)));
-        std::fs::create_dir_all(&out)
-            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        let (started, out) = start_run(args.out.as_deref(), &results_dir)?;
         Ok(Session {
             started,
             out,

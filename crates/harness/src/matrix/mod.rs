@@ -13,13 +13,13 @@ pub use runners::{build_runner, build_variant, runner_features, runner_path, var
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use allocmux::Backend;
 use clap::Args;
 
 use crate::args::RowSelection;
-use crate::paths::{timestamp_dir_name, Paths};
+use crate::paths::{start_run, Paths};
 use crate::progress::{announced_build, Progress};
 use crate::results::{
     backend_infos, verify_checksums, workload_infos, MatrixResults, RunStatus, SCHEMA,
@@ -95,12 +95,7 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
         ));
     }
 
-    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| paths.results.join(timestamp_dir_name(&started)));
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let (started, out) = start_run(args.out.as_deref(), &paths.results)?;
     let total_start = Instant::now();
 
     // 1. Build.
