@@ -169,7 +169,9 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
     let workloads = plan::select_workloads(args.rows.workloads.as_deref())?;
     let quick = !args.full;
     let mode = if quick { "quick" } else { "full" };
-    let timeout = Duration::from_secs(args.timeout.unwrap_or(if quick { 60 } else { 300 }));
+    let timeout = args
+        .timeout
+        .map_or_else(|| RunSettings::default_timeout(quick), Duration::from_secs);
     let rows = plan::cells(
         &workloads,
         &[Backend::Slab],

@@ -24,6 +24,14 @@ pub struct RunSettings<'a> {
     pub env: &'a [(&'a str, &'a str)],
 }
 
+impl RunSettings<'_> {
+    /// The time limit of a run when the user gives none: 60 s with the quick
+    /// parameters, 300 s with the full ones.
+    pub fn default_timeout(quick: bool) -> Duration {
+        Duration::from_secs(if quick { 60 } else { 300 })
+    }
+}
+
 /// Runs `cell` once (repetition `rep`) with `runner`; never fails: problems become the
 /// run's status.
 pub fn run_cell(runner: &Path, cell: &Cell, rep: u32, settings: &RunSettings) -> CellRun {

@@ -80,7 +80,9 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
     backends.dedup();
     let quick = !args.full;
     let reps = args.reps.unwrap_or(if quick { 3 } else { 5 });
-    let timeout = Duration::from_secs(args.timeout.unwrap_or(if quick { 60 } else { 300 }));
+    let timeout = args
+        .timeout
+        .map_or_else(|| RunSettings::default_timeout(quick), Duration::from_secs);
     let cells = plan::cells(
         &workloads,
         &backends,
