@@ -6,7 +6,8 @@
 //! The rest of a heap's machinery has its own module: its page queues
 //! ([`crate::page_queue`]), the spans it carves from its segments and the purging of free
 //! slots ([`crate::span`]), and its life cycle — create, abandon at thread exit, adopt,
-//! scavenge ([`crate::lifecycle`]).
+//! scavenge ([`crate::lifecycle`]) — and the pages it gives up or claims from other
+//! heaps ([`crate::handoff`]).
 //!
 //! The fast paths keep no byte count: a page counts its blocks in use (`used`, which it
 //! needs to notice becoming empty), and [`count_in_use`] sums those on the slow path
@@ -17,15 +18,19 @@
 //! limit, on a change of destination, on the allocation slow path and when the heap
 //! releases its idle memory (thread exit, [`crate::collect`]).
 //!
-//! Nothing here takes a lock. The only shared mutable state is each heap's remote queue
-//! and the global stacks of abandoned and of all heaps (see [`crate::list`]); everything
-//! else belongs to exactly one thread at a time: the heap's owner, or the thread that took
-//! the heap from the abandoned stack.
+//! Nothing here takes a lock. The only shared mutable state is each heap's remote queue,
+//! the global stacks of abandoned and of all heaps (see [`crate::list`]) and an
+//! abandoned page's free list; everything else belongs to exactly one thread at a time:
+//! the heap's owner, or the thread that took the heap from the abandoned stack. A page
+//! belongs to the heap its `owner` names: normally its segment's owner, but a heap can
+//! give a full page up and another heap claim it ([`crate::handoff`]).
 
 use core::ptr;
+use core::sync::atomic::Ordering;
 
 use crate::checks::{self, KeySource};
 use crate::dlist::List;
+use crate::handoff;
 use crate::lifecycle::scavenge;
 use crate::list::{AtomicStack, Link};
 use crate::page::{self, Block, Page};
@@ -60,11 +65,20 @@ pub struct Heap {
     /// since other threads write it while the owner writes the fields around it on
     /// every operation.
     pub remote: CacheLines<AtomicStack<Block>>,
+    /// Emptied pages of this heap's segments that other heaps had claimed, handed back
+    /// (already purged) for the owner to free their spans ([`crate::handoff`]).
+    pub returned:
+        CacheLines<AtomicStack<Page, core::sync::atomic::AtomicPtr<Page>, page::Returned>>,
+    /// Pages on the full queue, per class.
+    pub full_count: [u16; CLASS_COUNT],
     /// Remote frees processed (single writer: the owner).
     pub remote_frees: OwnedCounter,
     /// Outbox: this heap's frees of blocks another heap owns, chained and pushed onto
     /// that heap's remote queue with one atomic operation (see [`free_other`]).
     pub outbox: Outbox,
+    /// Frees into one abandoned page, pushed onto its list together
+    /// ([`crate::handoff::flush_page_out`]); `to` is the page, cast.
+    pub page_out: Outbox,
     /// Pages with no free block left (not on a class queue).
     pub full: List<Page>,
     /// All small segments of this heap.
@@ -104,13 +118,13 @@ impl<T> core::ops::Deref for CacheLines<T> {
 #[repr(C)]
 pub struct Outbox {
     /// The heap the chain goes to (null: empty).
-    to: *mut Heap,
+    pub(crate) to: *mut Heap,
     /// Most recently added block (the chain's head).
-    first: *mut Block,
+    pub(crate) first: *mut Block,
     /// First block added (the chain's tail).
-    last: *mut Block,
+    pub(crate) last: *mut Block,
     /// Blocks in the chain.
-    len: usize,
+    pub(crate) len: usize,
 }
 
 impl Outbox {
@@ -174,6 +188,42 @@ pub unsafe fn free_local(heap: *mut Heap, page: *mut Page, p: *mut u8) {
     }
 }
 
+/// The segment owner's free fast path: a page flagged full or foreign takes the slow
+/// path before anything is written.
+///
+/// # Safety
+/// `heap` must own `page`'s segment and be the caller's heap; `p` a live block of `page`.
+#[inline(always)]
+pub unsafe fn free_local_fast(heap: *mut Heap, page: *mut Page, p: *mut u8) {
+    // SAFETY: per the contract; a zero `flags` means the page is this heap's and not full.
+    unsafe {
+        if (*page).flags.load(Ordering::Relaxed) != 0 {
+            free_flagged(heap, page, p);
+            return;
+        }
+        page::push_local(page, p);
+        if (*page).used == 0 {
+            free_local_slow(heap, page);
+        }
+    }
+}
+
+/// [`free_local_fast`] of a page that is full or not this heap's.
+#[cold]
+#[inline(never)]
+unsafe fn free_flagged(heap: *mut Heap, page: *mut Page, p: *mut u8) {
+    // SAFETY: per `free_local_fast`'s contract.
+    unsafe {
+        if (*page).owner.load(Ordering::Acquire) == heap {
+            free_local(heap, page, p);
+        } else {
+            // The local free's check ran already; the remote route checks again.
+            checks::mark_allocated(p);
+            free_other(heap, segment_of(p), p);
+        }
+    }
+}
+
 /// Frees a block that is not in the caller's heap: a large object, or a remote free.
 /// A remote free goes into `heap`'s outbox while it keeps going to the same owner
 /// (up to [`OUTBOX_MAX`] blocks, then one atomic push of the chain). A thread with no
@@ -195,7 +245,6 @@ pub unsafe fn free_other(heap: *mut Heap, seg: *mut Segment, p: *mut u8) {
         } else {
             checks::check_remote_free(p, (*seg).kind == segment::KIND_SMALL);
             debug_assert_eq!((*seg).kind, segment::KIND_SMALL);
-            let owner = (*seg).owner;
             let b = p as *mut Block;
             // A thread that only frees (a consumer) gets a heap for its outbox too; not
             // one whose heap was handed over at exit (a late destructor), which would
@@ -204,6 +253,25 @@ pub unsafe fn free_other(heap: *mut Heap, seg: *mut Segment, p: *mut u8) {
                 crate::thread::init_current()
             } else {
                 heap
+            };
+            let page = segment::page_of(seg, p);
+            let owner = loop {
+                if (*page).thread_free.is_abandoned() && handoff::free_abandoned(heap, seg, page, b)
+                {
+                    return;
+                }
+                let o = (*page).owner.load(Ordering::Acquire);
+                if o == page::ABANDONED {
+                    core::hint::spin_loop(); // between `owner` and the tag being set
+                    continue;
+                }
+                if o == heap && !heap.is_null() {
+                    // A page this heap claimed from another heap's segment.
+                    checks::check_drained(p);
+                    free_local(heap, page, p);
+                    return;
+                }
+                break o;
             };
             if heap.is_null() {
                 (*owner).remote.push(b);
@@ -282,7 +350,15 @@ unsafe fn page_with_free_block(heap: *mut Heap, class: usize) -> *mut Page {
             if !(*page).free.is_null() || page::collect_local(page) || page::extend(page) {
                 return page;
             }
-            page_queue::move_to_full(heap, page);
+            if handoff::should_abandon(heap, page, class) {
+                handoff::abandon(heap, page);
+            } else {
+                page_queue::move_to_full(heap, page);
+            }
+        }
+        let page = handoff::claim_abandoned(heap, class);
+        if !page.is_null() {
+            return page;
         }
         let page = span::new_page(heap, class);
         if !page.is_null() {
@@ -299,9 +375,11 @@ unsafe fn housekeeping(heap: *mut Heap) {
     unsafe {
         (*heap).slow_calls = (*heap).slow_calls.wrapping_add(1);
         flush_outbox(heap);
+        handoff::flush_page_out(heap);
         if !(*heap).remote.is_empty() {
             drain_remote(heap);
         }
+        handoff::drain_returned(heap);
         if (*heap).purge_pending && (*heap).slow_calls % 8 == 0 {
             span::purge(heap, false);
         }
@@ -361,8 +439,13 @@ pub unsafe fn drain_remote(heap: *mut Heap) {
         while !b.is_null() {
             let next = Block::next(b);
             let seg = segment_of(b as *const u8);
-            debug_assert_eq!((*seg).owner, heap);
             let page = segment::page_of(seg, b as *const u8);
+            if (*page).owner.load(Ordering::Acquire) != heap {
+                // The page changed hands after the block was sent here.
+                handoff::refree(heap, b);
+                b = next;
+                continue;
+            }
             page::check_block_start(page, b as *const u8);
             checks::check_drained(b as *const u8);
             free_local(heap, page, b as *mut u8);

@@ -34,8 +34,13 @@
 //!
 //! **Remote frees** are messages (snmalloc-style): one CAS pushes the block onto the
 //! owner heap's queue ([`list::AtomicStack`]); the owner takes the whole queue with one
-//! swap on its slow path and frees the blocks locally, so it sees every remote free
-//! itself and no per-page atomic state can race with a hand-over.
+//! swap on its slow path and frees the blocks locally.
+//!
+//! **Page hand-off** ([`handoff`]): a heap keeps two full pages per class; one that fills
+//! up beyond them is abandoned and collects its frees on its own tagged list
+//! ([`thread_free`]); once an eighth of it is free it is published for any heap
+//! allocating its class to claim. A thread that only allocates (a producer) thus stops
+//! pinning every page its consumers have not yet freed back to it.
 //!
 //! **Thread exit** ([`thread`], [`lifecycle`]): a `pthread_key_create` destructor releases
 //! the heap's idle memory and pushes the heap on a lock-free abandoned stack; new threads
@@ -53,7 +58,8 @@
 //! **Never allocates, panics or locks inside.** The thread-local is a `const`-initialised,
 //! `Drop`-free `Cell<*mut Heap>`; metadata comes from `mmap` ([`os`], the only module that
 //! talks to the kernel, a test arena under Miri); errors return null. Shared state changes
-//! only by single CAS/swap instructions, so `fork` needs no `pthread_atfork` handler.
+//! only by single CAS/swap instructions (the one per-class pop flag is only ever tried,
+//! never waited for), so `fork` needs no `pthread_atfork` handler.
 //!
 //! **Hardened mode** (feature `hardened`, [`checks`]): encoded and checked free-list
 //! links, double-free, interior- and foreign-pointer detection, guard pages and sealed
@@ -70,6 +76,7 @@
 pub mod checks;
 pub mod diag;
 pub mod dlist;
+pub mod handoff;
 pub mod heap;
 pub mod large;
 pub mod layout;
@@ -85,6 +92,7 @@ pub mod span;
 pub mod stats;
 pub mod sync;
 pub mod thread;
+pub mod thread_free;
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
@@ -213,6 +221,8 @@ pub fn stats() -> SlabStats {
         threads_abandoned: stats::ABANDONED.get(),
         threads_reclaimed: stats::RECLAIMED.get(),
         abandoned_scavenged: stats::SCAVENGED.get(),
+        pages_abandoned: stats::PAGES_ABANDONED.get(),
+        pages_claimed: stats::PAGES_CLAIMED.get(),
     }
 }
 
@@ -254,7 +264,7 @@ unsafe impl GlobalAlloc for SlabAlloc {
             if (*seg).owner == heap {
                 let page = segment::page_of(seg, ptr);
                 page::check_local_free(page, ptr);
-                heap::free_local(heap, page, ptr);
+                heap::free_local_fast(heap, page, ptr);
             } else {
                 heap::free_other(heap, seg, ptr);
             }

@@ -20,6 +20,7 @@ use core::ptr;
 
 use crate::checks::{self, KeySource, GUARD_SIZE};
 use crate::dlist::List;
+use crate::handoff;
 use crate::heap::{drain_remote, flush_outbox, Heap};
 use crate::list::{impl_link, AtomicStack};
 use crate::os;
@@ -92,7 +93,10 @@ pub unsafe fn release_idle(heap: *mut Heap, force: bool) {
     // SAFETY: owned heap.
     unsafe {
         flush_outbox(heap);
+        handoff::flush_page_out(heap);
         drain_remote(heap);
+        handoff::drain_returned(heap);
+        handoff::take_back_own(heap);
         (*heap).releasing = true;
         page_queue::retire_empty_pages(heap);
         span::release_empty_segments(heap);
@@ -138,7 +142,7 @@ pub fn scavenge(force: bool) {
         let mut h = first;
         while !h.is_null() {
             let next = (*h).abandoned_next;
-            if force || !(*h).remote.is_empty() || (*h).purge_pending {
+            if force || !(*h).remote.is_empty() || !(*h).returned.is_empty() || (*h).purge_pending {
                 (*h).abandoned_next = work;
                 work = h;
             } else {

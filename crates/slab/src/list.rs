@@ -4,10 +4,12 @@
 //! Used for (a) each heap's remote-free queue — other threads push freed blocks, the owner
 //! takes them all on its slow path — (b) the global stack of abandoned heaps that new
 //! or scavenging threads take from, (c) the push-only list of every heap, and (d) the
-//! caches of empty segments and freed large mappings. Nodes are never popped one at a time
-//! with a CAS on the head (the classic Treiber pop has the ABA problem); a consumer takes
-//! the whole list with `swap(null)` and, for take-one, pushes the remainder back as one
-//! chain. Lists a single owner links and unlinks in both directions are
+//! caches of empty segments and freed large mappings, and (e) the per-class stacks of
+//! published abandoned pages ([`crate::handoff`]). Nodes are popped one at a time with a
+//! CAS on the head (the classic Treiber pop, which has the ABA problem) only where the
+//! caller serialises the pops ([`AtomicStack::pop_exclusive`]); otherwise a consumer
+//! takes the whole list with `swap(null)` and, for take-one, pushes the remainder back as
+//! one chain. Lists a single owner links and unlinks in both directions are
 //! [`crate::dlist::List`]s.
 //!
 //! The module is generic over [`AtomicPtrOps`] and [`Link`] so `loom` can model-check it
@@ -149,6 +151,30 @@ impl<T: Link<Via>, A: AtomicPtrOps<T>, Via> AtomicStack<T, A, Via> {
             return core::ptr::null_mut();
         }
         self.head.swap(core::ptr::null_mut(), Ordering::Acquire)
+    }
+
+    /// Pops the top node (null if empty). The caller makes sure no other thread pops or
+    /// takes from this stack at the same time (pushes may run): then no node can leave
+    /// and come back between the read of the head and the CAS, which rules out ABA.
+    ///
+    /// # Safety
+    /// Nodes stay live while in the stack; pops are serialised by the caller.
+    pub unsafe fn pop_exclusive(&self) -> *mut T {
+        loop {
+            let h = self.head.load(Ordering::Acquire);
+            if h.is_null() {
+                return h;
+            }
+            // SAFETY: `h` is in the stack and only we remove nodes.
+            let next = unsafe { T::next(h) };
+            if self
+                .head
+                .compare_exchange_weak(h, next, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return h;
+            }
+        }
     }
 
     /// Takes one node (the caller owns it; its link is cleared) and pushes the rest back.

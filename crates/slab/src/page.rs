@@ -14,14 +14,18 @@
 //!
 //! Three free lists, as in mimalloc: `free` (allocation pops here), `local_free` (the
 //! owner's frees; swapped into `free` on the slow path so that path runs regularly) and
-//! the heap-wide remote queue (see [`crate::heap`]) for frees from other threads. Links
-//! go through [`crate::checks`] (encoded and checked in the hardened build).
+//! the heap-wide remote queue (see [`crate::heap`]) for frees from other threads. A page
+//! its heap gave up collects its frees on a fourth, `thread_free` ([`crate::handoff`]).
+//! Links go through [`crate::checks`] (encoded and checked in the hardened build).
 
 use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
 
 use crate::checks::{self, PageGuard};
 use crate::dlist::impl_list_node;
+use crate::heap::Heap;
 use crate::list::Link;
+use crate::thread_free::ThreadFree;
 
 /// A free block: its first word links to the next free block.
 #[repr(C)]
@@ -87,6 +91,16 @@ pub struct Page {
     pub class: u8,
     /// The span's memory was zero (fresh from the OS or purged) when it was carved.
     pub fresh: bool,
+    /// The heap that owns this page's lists: its segment's owner, another heap that
+    /// claimed it, or [`ABANDONED`] ([`crate::handoff`]).
+    pub owner: AtomicPtr<Heap>,
+    /// What the owner's free fast path must not handle itself: [`FLAG_FULL`] mirrors
+    /// `full`, [`FLAG_FOREIGN`] is set while `owner` is not the segment's owner.
+    pub flags: AtomicU8,
+    /// An abandoned page's frees and its tags; zero while a heap owns the page.
+    pub thread_free: ThreadFree<Block>,
+    /// Frees pushed on `thread_free` since the page was abandoned.
+    pub tf_count: AtomicU32,
     /// Block size in bytes.
     pub block_size: usize,
     /// Blocks freed by the owner since the last slow path.
@@ -113,10 +127,38 @@ pub struct Page {
     pub guard: PageGuard,
 }
 
+/// `owner` of a page its heap gave up ([`crate::handoff`]).
+pub const ABANDONED: *mut Heap = ptr::without_provenance_mut(1);
+
+/// `flags` bit: the page is on its heap's full queue.
+pub const FLAG_FULL: u8 = 1;
+/// `flags` bit: the page's lists are not its segment owner's.
+pub const FLAG_FOREIGN: u8 = 2;
+
+/// Recomputes `page.flags` from `full` and `owner` (the page's owner only).
+///
+/// # Safety
+/// `page` must be a live page header the caller owns.
+pub unsafe fn update_flags(page: *mut Page) {
+    // SAFETY: per the contract.
+    unsafe {
+        let seg = crate::segment::segment_of_page(page);
+        let foreign = (*page).owner.load(Ordering::Relaxed) != (*seg).owner;
+        let f = (*page).full as u8 | (foreign as u8) << 1;
+        (*page).flags.store(f, Ordering::Relaxed);
+    }
+}
+
+/// Link of a heap's stack of pages handed back to it (via `next`).
+pub struct Returned;
+crate::list::impl_link!(Page, next, Returned);
+crate::list::impl_link!(Page, next);
+
 impl_list_node!(Page, next, prev, &SENTINEL.0 as *const Page as *mut Page);
 
 impl Page {
     /// An all-zero page header (also the shape of a never-used slot in fresh memory).
+    #[allow(clippy::declare_interior_mutable_const)] // a template: each use is a fresh copy
     pub const EMPTY: Page = Page {
         free: ptr::null_mut(),
         used: 0,
@@ -135,6 +177,10 @@ impl Page {
         prev: ptr::null_mut(),
         freed_at: 0,
         guard: PageGuard::NONE,
+        owner: AtomicPtr::new(ptr::null_mut()),
+        flags: AtomicU8::new(0),
+        thread_free: ThreadFree::new(),
+        tf_count: AtomicU32::new(0),
     };
 }
 

@@ -38,6 +38,38 @@ pub unsafe fn push_current(heap: *mut Heap, page: *mut Page) {
     unsafe { (*class_queue(heap, page)).push_front(page) }
 }
 
+/// Takes a page off its class queue (to abandon it, see [`crate::handoff`]).
+///
+/// # Safety
+/// The caller must own `heap`; `page` must be on its class queue.
+pub unsafe fn remove(heap: *mut Heap, page: *mut Page) {
+    // SAFETY: per the contract.
+    unsafe { (*class_queue(heap, page)).remove(page) }
+}
+
+/// Puts a page with free blocks at the front of its class queue (a claimed page).
+///
+/// # Safety
+/// The caller must own `heap`; `page` must be a page it owns, on no queue.
+pub unsafe fn push_front(heap: *mut Heap, page: *mut Page) {
+    // SAFETY: per the contract.
+    unsafe { (*class_queue(heap, page)).push_front(page) }
+}
+
+/// Puts a page with no free block, on no queue, on the full queue.
+///
+/// # Safety
+/// The caller must own `heap`; `page` must be a page it owns, on no queue.
+pub unsafe fn push_full(heap: *mut Heap, page: *mut Page) {
+    // SAFETY: per the contract.
+    unsafe {
+        (*page).full = true;
+        crate::page::update_flags(page);
+        (*heap).full.push_front(page);
+        (*heap).full_count[(*page).class as usize] += 1;
+    }
+}
+
 /// Parks a page with no free block on the full queue.
 ///
 /// # Safety
@@ -46,8 +78,7 @@ pub unsafe fn move_to_full(heap: *mut Heap, page: *mut Page) {
     // SAFETY: per the contract.
     unsafe {
         (*class_queue(heap, page)).remove(page);
-        (*page).full = true;
-        (*heap).full.push_front(page);
+        push_full(heap, page);
     }
 }
 
@@ -62,7 +93,9 @@ pub unsafe fn move_from_full(heap: *mut Heap, page: *mut Page) {
     // SAFETY: per the contract.
     unsafe {
         (*heap).full.remove(page);
+        (*heap).full_count[(*page).class as usize] -= 1;
         (*page).full = false;
+        crate::page::update_flags(page);
         (*class_queue(heap, page)).push_back(page);
     }
 }
@@ -81,6 +114,13 @@ pub unsafe fn retire(heap: *mut Heap, page: *mut Page) {
         debug_assert_eq!((*page).used, 0);
         debug_assert!(!(*page).full);
         let queue = class_queue(heap, page);
+        let seg = crate::segment::segment_of_page(page);
+        if (*seg).owner != heap {
+            // A claimed page of another heap's segment: its slots are that heap's.
+            (*queue).remove(page);
+            crate::handoff::give_back(seg, page);
+            return;
+        }
         if !(*heap).releasing
             && (*page).span_slots == 1
             && (*queue).first() == page

@@ -11,6 +11,7 @@
 //! Only the heap's owner calls these (see [`crate::heap`]).
 
 use core::ptr;
+use core::sync::atomic::AtomicPtr;
 
 use crate::checks::PageGuard;
 use crate::dlist::{self, ListNode};
@@ -45,6 +46,12 @@ pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
     let n = span_pages(class);
     // SAFETY: the heap and its segments are owned by the caller.
     unsafe {
+        if n == 1 {
+            let page = crate::handoff::take_pooled(heap, class);
+            if !page.is_null() {
+                return page;
+            }
+        }
         let (seg, idx) = match find_slots(heap, n) {
             Some(found) => found,
             None => {
@@ -75,8 +82,24 @@ pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
             (*p).span_offset_bytes = (j * size_of::<Page>()) as u32;
         }
         let page = pages.add(idx);
+        carve(heap, page, class, n, fresh);
+        page
+    }
+}
+
+/// Writes the header of span `page` (`slots` slots, its memory zero if `fresh`) for
+/// `class`, owned by `heap`, and makes it the class's current page.
+///
+/// # Safety
+/// The caller must own `heap`; `page` must be the first slot of a span of one of the
+/// heap's segments (or of a pooled empty page), on no queue and holding no block.
+pub unsafe fn carve(heap: *mut Heap, page: *mut Page, class: usize, slots: usize, fresh: bool) {
+    // SAFETY: per the contract.
+    unsafe {
+        let seg = segment::segment_of_page(page);
+        let idx = page_index(seg, page);
         let bsize = class_size(class);
-        let capacity = (n * PAGE_SIZE) / bsize;
+        let capacity = (slots * PAGE_SIZE) / bsize;
         ptr::write(
             page,
             Page {
@@ -85,13 +108,14 @@ pub unsafe fn new_page(heap: *mut Heap, class: usize) -> *mut Page {
                 block_size: bsize,
                 start: (seg as *mut u8).add(idx * PAGE_SIZE),
                 capacity: capacity as u32,
-                span_slots: n as u32,
+                span_slots: slots as u32,
                 guard: PageGuard::new(&mut (*heap).keys, bsize, capacity),
+                owner: AtomicPtr::new(heap),
                 ..Page::EMPTY
             },
         );
+        crate::page::update_flags(page);
         page_queue::push_current(heap, page);
-        page
     }
 }
 
@@ -166,9 +190,11 @@ pub unsafe fn bytes_in_use(heap: *mut Heap) -> (usize, usize) {
             while live != 0 {
                 let idx = live.trailing_zeros() as usize;
                 let page = pages.add(idx);
-                let n = (*page).span_slots as usize;
-                debug_assert!(n >= 1 && idx + n <= SLOTS);
-                bytes += (*page).used as usize * (*page).block_size;
+                // A page another heap claimed is written by that heap meanwhile: the
+                // figures are approximate, and a span counts at least one slot.
+                let n = ((*page).span_slots as usize).max(1);
+                debug_assert!(idx + n <= SLOTS);
+                bytes += crate::handoff::blocks_in_use(page) * (*page).block_size;
                 spans += 1;
                 live &= !run_mask(idx, n);
             }

@@ -48,6 +48,11 @@ pub struct SlabStats {
     /// Times a thread scavenged an abandoned heap (processed its remote frees and released
     /// its empty pages) without adopting it.
     pub abandoned_scavenged: usize,
+    /// Full pages a heap gave up so far, to collect their frees themselves
+    /// ([`crate::handoff`]).
+    pub pages_abandoned: usize,
+    /// Abandoned pages a heap other than their segment's owner took over so far.
+    pub pages_claimed: usize,
 }
 
 /// A relaxed global counter.
@@ -129,3 +134,7 @@ pub static ABANDONED: Counter = Counter::new();
 pub static RECLAIMED: Counter = Counter::new();
 /// Abandoned heaps scavenged.
 pub static SCAVENGED: Counter = Counter::new();
+/// Pages abandoned.
+pub static PAGES_ABANDONED: Counter = Counter::new();
+/// Abandoned pages claimed by another heap.
+pub static PAGES_CLAIMED: Counter = Counter::new();
