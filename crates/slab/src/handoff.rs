@@ -6,7 +6,7 @@
 //! [`FULL_RETAIN`] full one-slot pages per class. A page that fills up beyond them is
 //! **abandoned** ([`abandon`]): it leaves the heap's queues and collects its frees on its
 //! own tagged list ([`crate::thread_free`]), one compare-and-swap per free, or per
-//! [`OUTBOX_MAX`] frees batched in the freeing heap's page outbox ([`free_abandoned`],
+//! [`OUTBOX_MAX`](heap::OUTBOX_MAX) frees batched in the freeing heap's page outbox ([`free_abandoned`],
 //! [`flush_page_out`]). Once an eighth of it is free (mimalloc 3's threshold, so claims do
 //! not chase single blocks) the freer that crossed the threshold **publishes** it on its
 //! class's stack ([`ABANDONED_PAGES`]), where a heap that needs a page of that class
@@ -27,7 +27,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::checks;
-use crate::heap::{self, Heap, OUTBOX_MAX};
+use crate::heap::{self, Heap};
 use crate::list::{AtomicStack, Link};
 use crate::page::{self, Block, Page, ABANDONED};
 use crate::page_queue;
@@ -151,15 +151,18 @@ pub unsafe fn free_abandoned(
             return true;
         }
         let out = &raw mut (*heap).page_out;
-        if (*out).to != page as *mut Heap {
+        let to = page as *mut Heap;
+        // A flush that finds its page claimed re-frees the blocks, and one of them can
+        // land in the outbox again (its page was given up once more): flush until the
+        // outbox is empty or bound for this page.
+        // (`flush_page_out` writes the outbox through `heap`.)
+        loop {
+            if (*out).len == 0 || (*out).to == to {
+                break;
+            }
             flush_page_out(heap);
-            (*out).to = page as *mut Heap;
-            (*out).last = b;
         }
-        Block::set_next(b, (*out).first);
-        (*out).first = b;
-        (*out).len += 1;
-        if (*out).len >= OUTBOX_MAX {
+        if (*out).add(to, b) {
             flush_page_out(heap);
         }
         true

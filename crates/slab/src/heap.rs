@@ -135,6 +135,26 @@ impl Outbox {
         last: ptr::null_mut(),
         len: 0,
     };
+
+    /// Adds block `b` bound for `to` (a heap, or a page cast); returns whether the
+    /// outbox is now full ([`OUTBOX_MAX`]) and must be flushed. The outbox must be
+    /// empty or already bound for `to`.
+    ///
+    /// # Safety
+    /// `b` must be a freed block the caller owns.
+    #[inline]
+    pub(crate) unsafe fn add(&mut self, to: *mut Heap, b: *mut Block) -> bool {
+        debug_assert!(self.len == 0 || self.to == to);
+        if self.len == 0 {
+            self.to = to;
+            self.last = b;
+        }
+        // SAFETY: per the contract the block is ours until the outbox is flushed.
+        unsafe { Block::set_next(b, self.first) };
+        self.first = b;
+        self.len += 1;
+        self.len >= OUTBOX_MAX
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -278,15 +298,10 @@ pub unsafe fn free_other(heap: *mut Heap, seg: *mut Segment, p: *mut u8) {
                 return;
             }
             let out = &raw mut (*heap).outbox;
-            if (*out).to != owner {
+            if (*out).len != 0 && (*out).to != owner {
                 flush_outbox(heap);
-                (*out).to = owner;
-                (*out).last = b;
             }
-            Block::set_next(b, (*out).first);
-            (*out).first = b;
-            (*out).len += 1;
-            if (*out).len >= OUTBOX_MAX {
+            if (*out).add(owner, b) {
                 flush_outbox(heap);
             }
         }
