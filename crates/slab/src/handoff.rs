@@ -227,16 +227,21 @@ pub unsafe fn refree(heap: *mut Heap, b: *mut Block) {
     }
 }
 
-/// Makes the blocks collected on a just-claimed page its free list, and the page
-/// `heap`'s (on its class queue, or its full queue if nothing was collected yet).
-/// Returns whether the page has a free block.
+/// Takes over an abandoned page whose claim the caller holds: makes `heap` its owner
+/// (before ending the abandoned state, so a free that then fails to push finds the new
+/// owner), its collected frees its free list, and puts it on `heap`'s class queue, or
+/// its full queue if nothing was collected yet. Returns whether the page has a free
+/// block.
 ///
 /// # Safety
-/// The caller must own `heap`, hold the claim on `page` and have ended its abandoned
-/// state with `chain` as the collected blocks.
-unsafe fn adopt(heap: *mut Heap, page: *mut Page, mut chain: *mut Block) -> bool {
-    // SAFETY: per the contract the page and the chain are ours.
+/// The caller must own `heap` and hold the claim on `page` (won
+/// [`ThreadFree::mark_published`](crate::thread_free::ThreadFree::mark_published), or
+/// popped it off a class stack).
+unsafe fn adopt(heap: *mut Heap, page: *mut Page) -> bool {
+    // SAFETY: per the contract the page is ours, and so is the chain the claim returns.
     unsafe {
+        (*page).owner.store(heap, Ordering::Release);
+        let mut chain = (*page).thread_free.claim();
         let mut n = 0u32;
         while !chain.is_null() {
             let next = Block::next(chain);
@@ -283,12 +288,10 @@ pub unsafe fn claim_abandoned(heap: *mut Heap, class: usize) -> *mut Page {
             if page.is_null() {
                 return page;
             }
-            (*page).owner.store(heap, Ordering::Release);
-            let chain = (*page).thread_free.claim();
             if (*segment::segment_of_page(page)).owner != heap {
                 crate::stats::PAGES_CLAIMED.add(1);
             }
-            if adopt(heap, page, chain) {
+            if adopt(heap, page) {
                 return page;
             }
         }
@@ -306,9 +309,7 @@ pub unsafe fn reclaim(heap: *mut Heap, page: *mut Page) -> bool {
         if !(*page).thread_free.mark_published() {
             return false;
         }
-        (*page).owner.store(heap, Ordering::Release);
-        let chain = (*page).thread_free.claim();
-        adopt(heap, page, chain);
+        adopt(heap, page);
         true
     }
 }
@@ -396,9 +397,7 @@ pub unsafe fn take_back_own(heap: *mut Heap) {
             while !p.is_null() {
                 let next = <Page as Link>::next(p);
                 if owned(p) {
-                    (*p).owner.store(heap, Ordering::Release);
-                    let chain = (*p).thread_free.claim();
-                    adopt(heap, p, chain);
+                    adopt(heap, p);
                 } else {
                     stack.push(p);
                 }

@@ -61,6 +61,27 @@ macro_rules! impl_link {
 }
 pub(crate) use impl_link;
 
+/// Implements [`Link`] for a loom model's node through its `loom::cell::UnsafeCell`
+/// link field (the models in this module and in [`crate::thread_free`]).
+#[cfg(all(test, loom))]
+macro_rules! impl_loom_link {
+    ($ty:ty, $field:ident) => {
+        // SAFETY: only the named link field is read or written, through loom's cell.
+        unsafe impl $crate::list::Link for $ty {
+            unsafe fn next(this: *mut Self) -> *mut Self {
+                // SAFETY: the caller guarantees `this` is a live node.
+                unsafe { (*this).$field.with(|p| *p) }
+            }
+            unsafe fn set_next(this: *mut Self, next: *mut Self) {
+                // SAFETY: the caller guarantees `this` is a live node it owns.
+                unsafe { (*this).$field.with_mut(|p| *p = next) }
+            }
+        }
+    };
+}
+#[cfg(all(test, loom))]
+pub(crate) use impl_loom_link;
+
 /// A multi-producer stack whose consumers take all nodes at once (or one, ABA-free),
 /// linked through the nodes' `Link<Via>` field.
 pub struct AtomicStack<T, A = AtomicPtr<T>, Via = ()> {
@@ -216,17 +237,7 @@ mod tests {
         next: *mut Node,
         val: usize,
     }
-    // SAFETY: reads/writes only the `next` field.
-    unsafe impl Link for Node {
-        unsafe fn next(this: *mut Self) -> *mut Self {
-            // SAFETY: caller guarantees `this` is live.
-            unsafe { (*this).next }
-        }
-        unsafe fn set_next(this: *mut Self, next: *mut Self) {
-            // SAFETY: caller guarantees `this` is live and owned.
-            unsafe { (*this).next = next }
-        }
-    }
+    impl_link!(Node, next);
 
     fn collect(mut p: *mut Node, out: &mut Vec<usize>) {
         while !p.is_null() {
@@ -317,17 +328,7 @@ mod loom_tests {
         next: UnsafeCell<*mut Node>,
         val: usize,
     }
-    // SAFETY: reads/writes only `next`, through loom's tracked cell.
-    unsafe impl Link for Node {
-        unsafe fn next(this: *mut Self) -> *mut Self {
-            // SAFETY: caller guarantees `this` is live.
-            unsafe { (*this).next.with(|p| *p) }
-        }
-        unsafe fn set_next(this: *mut Self, next: *mut Self) {
-            // SAFETY: caller guarantees `this` is live and owned.
-            unsafe { (*this).next.with_mut(|p| *p = next) }
-        }
-    }
+    impl_loom_link!(Node, next);
     fn node(val: usize) -> *mut Node {
         Box::into_raw(Box::new(Node {
             next: UnsafeCell::new(core::ptr::null_mut()),
@@ -382,17 +383,7 @@ mod loom_tests {
                 queue: Stack,
                 next: UnsafeCell<*mut Heap>,
             }
-            // SAFETY: reads/writes only `next`.
-            unsafe impl Link for Heap {
-                unsafe fn next(this: *mut Self) -> *mut Self {
-                    // SAFETY: caller guarantees liveness.
-                    unsafe { (*this).next.with(|p| *p) }
-                }
-                unsafe fn set_next(this: *mut Self, next: *mut Self) {
-                    // SAFETY: caller guarantees liveness and ownership.
-                    unsafe { (*this).next.with_mut(|p| *p = next) }
-                }
-            }
+            impl_loom_link!(Heap, next);
             let heap = Box::into_raw(Box::new(Heap {
                 queue: Stack::new_generic(),
                 next: UnsafeCell::new(core::ptr::null_mut()),

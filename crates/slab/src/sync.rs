@@ -3,7 +3,7 @@
 //! (`cfg(loom)`) while the allocator itself keeps using `core::sync::atomic` (whose
 //! constructors are `const`, needed for statics).
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 /// The operations the lock-free lists need from an atomic pointer.
 pub trait AtomicPtrOps<T> {
@@ -23,51 +23,42 @@ pub trait AtomicPtrOps<T> {
     ) -> Result<*mut T, *mut T>;
 }
 
-impl<T> AtomicPtrOps<T> for core::sync::atomic::AtomicPtr<T> {
-    #[inline]
-    fn null() -> Self {
-        Self::new(core::ptr::null_mut())
-    }
-    #[inline]
-    fn load(&self, order: Ordering) -> *mut T {
-        self.load(order)
-    }
-    #[inline]
-    fn swap(&self, new: *mut T, order: Ordering) -> *mut T {
-        self.swap(new, order)
-    }
-    #[inline]
-    fn compare_exchange_weak(
-        &self,
-        current: *mut T,
-        new: *mut T,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<*mut T, *mut T> {
-        self.compare_exchange_weak(current, new, success, failure)
-    }
+/// Implements [`AtomicPtrOps`] for an `AtomicPtr` type by forwarding.
+macro_rules! impl_ptr_ops {
+    ($ty:ident) => {
+        impl<T> AtomicPtrOps<T> for $ty<T> {
+            #[inline]
+            fn null() -> Self {
+                Self::new(core::ptr::null_mut())
+            }
+            #[inline]
+            fn load(&self, order: Ordering) -> *mut T {
+                self.load(order)
+            }
+            #[inline]
+            fn swap(&self, new: *mut T, order: Ordering) -> *mut T {
+                self.swap(new, order)
+            }
+            #[inline]
+            fn compare_exchange_weak(
+                &self,
+                current: *mut T,
+                new: *mut T,
+                success: Ordering,
+                failure: Ordering,
+            ) -> Result<*mut T, *mut T> {
+                self.compare_exchange_weak(current, new, success, failure)
+            }
+        }
+    };
 }
 
+impl_ptr_ops!(AtomicPtr);
 #[cfg(all(test, loom))]
-impl<T> AtomicPtrOps<T> for loom::sync::atomic::AtomicPtr<T> {
-    fn null() -> Self {
-        Self::new(core::ptr::null_mut())
-    }
-    fn load(&self, order: Ordering) -> *mut T {
-        self.load(order)
-    }
-    fn swap(&self, new: *mut T, order: Ordering) -> *mut T {
-        self.swap(new, order)
-    }
-    fn compare_exchange_weak(
-        &self,
-        current: *mut T,
-        new: *mut T,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<*mut T, *mut T> {
-        self.compare_exchange_weak(current, new, success, failure)
-    }
+mod loom_ptr {
+    use super::{AtomicPtrOps, Ordering};
+    use loom::sync::atomic::AtomicPtr;
+    impl_ptr_ops!(AtomicPtr);
 }
 
 /// The operations a page's tagged free word ([`crate::thread_free::ThreadFree`]) needs

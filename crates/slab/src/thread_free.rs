@@ -144,7 +144,7 @@ mod loom_tests {
     //! an allocating heap pops it off the class stack. The page is claimed at most once
     //! and the block ends up exactly once in the claimant's list or routed to the owner.
     use super::*;
-    use crate::list::AtomicStack;
+    use crate::list::{impl_loom_link, AtomicStack};
     use loom::cell::UnsafeCell;
     use loom::sync::atomic::{AtomicPtr as LoomPtr, AtomicUsize as LoomUsize};
     use loom::sync::Arc;
@@ -152,33 +152,13 @@ mod loom_tests {
     struct Block {
         next: UnsafeCell<*mut Block>,
     }
-    // SAFETY: reads/writes only `next`, through loom's tracked cell.
-    unsafe impl Link for Block {
-        unsafe fn next(this: *mut Self) -> *mut Self {
-            // SAFETY: caller guarantees `this` is live.
-            unsafe { (*this).next.with(|p| *p) }
-        }
-        unsafe fn set_next(this: *mut Self, next: *mut Self) {
-            // SAFETY: caller guarantees `this` is live and owned.
-            unsafe { (*this).next.with_mut(|p| *p = next) }
-        }
-    }
+    impl_loom_link!(Block, next);
 
     struct Page {
         free: ThreadFree<Block, LoomUsize>,
         next: UnsafeCell<*mut Page>,
     }
-    // SAFETY: reads/writes only `next`.
-    unsafe impl Link for Page {
-        unsafe fn next(this: *mut Self) -> *mut Self {
-            // SAFETY: caller guarantees liveness.
-            unsafe { (*this).next.with(|p| *p) }
-        }
-        unsafe fn set_next(this: *mut Self, next: *mut Self) {
-            // SAFETY: caller guarantees liveness and ownership.
-            unsafe { (*this).next.with_mut(|p| *p = next) }
-        }
-    }
+    impl_loom_link!(Page, next);
 
     /// Counts the chain's blocks.
     fn count(mut b: *mut Block) -> usize {
