@@ -8,9 +8,8 @@ use std::process::Command;
 
 use allocmux::Backend;
 
-use crate::cargo_build::{self, BuildRequest, TargetKind};
 use crate::cmd;
-use crate::matrix::runner_features;
+use crate::matrix::{build_runner_in, RunnerBuild};
 use crate::paths::Paths;
 
 /// Resolves `rev` to a full commit id, or says plainly that it does not exist.
@@ -138,30 +137,25 @@ pub fn build_runner(
     extra_features: &[&str],
 ) -> Result<PathBuf, String> {
     let gate_dir = paths.gate_dir();
-    let mut features = runner_features(backend);
-    features.extend(extra_features.iter().map(|f| f.to_string()));
-    let target_dir = gate_dir.join(format!("target-{}", side.name()));
-    let built = cargo_build::build(&BuildRequest {
-        dir: src,
-        package: Some("allocmux-runner"),
-        target: TargetKind::Bin("allocmux-runner".into()),
-        features,
-        no_default_features: false,
-        target_dir: &target_dir,
-        env: Vec::new(),
-        log: gate_dir
-            .join("logs")
-            .join(format!("build-{}-{name}.log", side.name())),
-        what: format!("the {} runner for {backend}", side.name()),
-    })?;
     // Same-length paths for both sides (`bin/base/…`, `bin/cand/…`): argv[0] is
     // part of what callgrind counts, so the two sides must not differ in it.
     let dest = gate_dir
         .join("bin")
         .join(&side.name()[..4])
         .join(format!("allocmux-runner-{name}"));
-    cargo_build::copy_out(&built.executable, &dest)?;
-    Ok(dest)
+    build_runner_in(
+        &RunnerBuild {
+            source: src,
+            target_dir: &gate_dir.join(format!("target-{}", side.name())),
+            log: gate_dir
+                .join("logs")
+                .join(format!("build-{}-{name}.log", side.name())),
+            dest,
+            what: format!("the {} runner for {backend}", side.name()),
+        },
+        backend,
+        extra_features,
+    )
 }
 
 /// Runs a user cell's `build` command in the checkout at `src`.

@@ -8,7 +8,10 @@ pub mod plan;
 mod runners;
 
 pub use exec::{backend_version, run_cell, RunSettings};
-pub use runners::{build_runner, build_variant, runner_features, runner_path, variant_path};
+pub use runners::{
+    build_runner, build_runner_in, build_variant, runner_features, runner_path, variant_path,
+    RunnerBuild,
+};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -44,22 +44,55 @@ pub fn build_variant(
     extra: &[&str],
     log_dir: &Path,
 ) -> Result<PathBuf, String> {
+    build_runner_in(
+        &RunnerBuild {
+            source: &paths.source,
+            target_dir: &paths.target_dir,
+            log: log_dir.join(format!("build-{name}.log")),
+            dest: variant_path(paths, name),
+            what: format!("the runner for {name}"),
+        },
+        backend,
+        extra,
+    )
+}
+
+/// Where one runner build happens and where its binary goes.
+pub struct RunnerBuild<'a> {
+    /// The source tree (the workspace root) to build from.
+    pub source: &'a Path,
+    /// Cargo's target directory for the build.
+    pub target_dir: &'a Path,
+    /// The file cargo's output is written to.
+    pub log: PathBuf,
+    /// Where the built binary is copied.
+    pub dest: PathBuf,
+    /// What is being built, for error messages ("the runner for slab").
+    pub what: String,
+}
+
+/// Builds the runner for `backend` with the runner features `extra` added,
+/// in release mode, as `build` says, and copies it to `build.dest`.
+pub fn build_runner_in(
+    build: &RunnerBuild<'_>,
+    backend: Backend,
+    extra: &[&str],
+) -> Result<PathBuf, String> {
     let mut features = runner_features(backend);
     features.extend(extra.iter().map(|f| f.to_string()));
     let built = cargo_build::build(&BuildRequest {
-        dir: &paths.source,
+        dir: build.source,
         package: Some("allocmux-runner"),
         target: TargetKind::Bin("allocmux-runner".into()),
         features,
         no_default_features: false,
-        target_dir: &paths.target_dir,
+        target_dir: build.target_dir,
         env: Vec::new(),
-        log: log_dir.join(format!("build-{name}.log")),
-        what: format!("the runner for {name}"),
+        log: build.log.clone(),
+        what: build.what.clone(),
     })?;
-    let dest = variant_path(paths, name);
-    cargo_build::copy_out(&built.executable, &dest)?;
-    Ok(dest)
+    cargo_build::copy_out(&built.executable, &build.dest)?;
+    Ok(build.dest.clone())
 }
 
 /// The runner's features for `backend`: the façade's own feature, named
