@@ -144,7 +144,7 @@ pub fn build_runner(
         .join(&side.name()[..4])
         .join(format!("allocmux-runner-{name}"));
     build_runner_in(
-        &RunnerBuild {
+        RunnerBuild {
             source: src,
             target_dir: &gate_dir.join(format!("target-{}", side.name())),
             log: gate_dir

@@ -9,8 +9,7 @@ mod runners;
 
 pub use exec::{backend_version, run_cell, RunSettings};
 pub use runners::{
-    build_runner, build_runner_in, build_variant, runner_features, runner_path, variant_path,
-    RunnerBuild,
+    build_runner, build_runner_in, build_variant, runner_path, variant_path, RunnerBuild,
 };
 
 use std::collections::BTreeMap;

@@ -45,7 +45,7 @@ pub fn build_variant(
     log_dir: &Path,
 ) -> Result<PathBuf, String> {
     build_runner_in(
-        &RunnerBuild {
+        RunnerBuild {
             source: &paths.source,
             target_dir: &paths.target_dir,
             log: log_dir.join(format!("build-{name}.log")),
@@ -74,7 +74,7 @@ pub struct RunnerBuild<'a> {
 /// Builds the runner for `backend` with the runner features `extra` added,
 /// in release mode, as `build` says, and copies it to `build.dest`.
 pub fn build_runner_in(
-    build: &RunnerBuild<'_>,
+    build: RunnerBuild<'_>,
     backend: Backend,
     extra: &[&str],
 ) -> Result<PathBuf, String> {
@@ -88,16 +88,16 @@ pub fn build_runner_in(
         no_default_features: false,
         target_dir: build.target_dir,
         env: Vec::new(),
-        log: build.log.clone(),
-        what: build.what.clone(),
+        log: build.log,
+        what: build.what,
     })?;
     cargo_build::copy_out(&built.executable, &build.dest)?;
-    Ok(build.dest.clone())
+    Ok(build.dest)
 }
 
 /// The runner's features for `backend`: the façade's own feature, named
 /// through it (`allocmux/slab`), since the runner forwards no backend.
-pub fn runner_features(backend: Backend) -> Vec<String> {
+fn runner_features(backend: Backend) -> Vec<String> {
     backend
         .feature()
         .map(|f| format!("allocmux/{f}"))
