@@ -274,6 +274,14 @@ pub unsafe fn free_other(heap: *mut Heap, seg: *mut Segment, p: *mut u8) {
             } else {
                 heap
             };
+            let owner = (*seg).owner;
+            if !(*seg).handed_off.load(Ordering::Relaxed) && owner != heap {
+                // No page of the segment changed hands: the block is its owner's, and
+                // the page's header (which the owner writes on every allocation) stays
+                // off this core. A free racing the first hand-off still lands here; the
+                // owner re-routes it when it drains its queue (`drain_remote`).
+                return push_to(heap, owner, b);
+            }
             let page = segment::page_of(seg, p);
             let owner = loop {
                 if (*page).thread_free.is_abandoned() && handoff::free_abandoned(heap, seg, page, b)
@@ -293,17 +301,31 @@ pub unsafe fn free_other(heap: *mut Heap, seg: *mut Segment, p: *mut u8) {
                 }
                 break o;
             };
-            if heap.is_null() {
-                (*owner).remote.push(b);
-                return;
-            }
-            let out = &raw mut (*heap).outbox;
-            if (*out).len != 0 && (*out).to != owner {
-                flush_outbox(heap);
-            }
-            if (*out).add(owner, b) {
-                flush_outbox(heap);
-            }
+            push_to(heap, owner, b);
+        }
+    }
+}
+
+/// Sends remote free `b` to heap `owner`: through `heap`'s outbox, or at once if the
+/// caller has no heap.
+///
+/// # Safety
+/// `heap` null or the caller's own heap; `b` a block the caller freed whose page's
+/// lists are (or were until it changed hands) `owner`'s.
+#[inline]
+unsafe fn push_to(heap: *mut Heap, owner: *mut Heap, b: *mut Block) {
+    // SAFETY: per the contract.
+    unsafe {
+        if heap.is_null() {
+            (*owner).remote.push(b);
+            return;
+        }
+        let out = &raw mut (*heap).outbox;
+        if (*out).len != 0 && (*out).to != owner {
+            flush_outbox(heap);
+        }
+        if (*out).add(owner, b) {
+            flush_outbox(heap);
         }
     }
 }
@@ -389,8 +411,8 @@ unsafe fn housekeeping(heap: *mut Heap) {
     // SAFETY: the heap is owned by the caller.
     unsafe {
         (*heap).slow_calls = (*heap).slow_calls.wrapping_add(1);
+        handoff::flush_page_out(heap); // its re-frees can fill the outbox
         flush_outbox(heap);
-        handoff::flush_page_out(heap);
         if !(*heap).remote.is_empty() {
             drain_remote(heap);
         }

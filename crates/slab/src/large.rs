@@ -14,7 +14,7 @@
 //! the untouched padding below costs address space only.
 
 use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::checks::{self, Seal};
 use crate::layout::SEGMENT_SIZE;
@@ -59,6 +59,7 @@ unsafe fn set_header(base: *mut u8, off: usize, total: usize, map_align: usize, 
             Segment {
                 owner: LARGE_OWNER,
                 kind: KIND_LARGE,
+                handed_off: AtomicBool::new(false),
                 used_slots: 0,
                 free_mask: 0,
                 dirty_mask: 0,
@@ -255,6 +256,7 @@ unsafe fn cache_put(base: *mut u8, size: usize) -> bool {
             Segment {
                 owner: ptr::null_mut(),
                 kind: KIND_LARGE,
+                handed_off: AtomicBool::new(false),
                 used_slots: 0,
                 free_mask: 0,
                 dirty_mask: 0,

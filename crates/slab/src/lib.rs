@@ -321,6 +321,19 @@ mod tests {
     //! Whole-allocator round trips without installing it globally; under Miri these run
     //! on the test arena in [`os`].
     use super::*;
+    use core::sync::atomic::Ordering;
+
+    /// Whether live small block `p`'s page is abandoned.
+    ///
+    /// # Safety
+    /// `p` must be a live small block.
+    unsafe fn on_abandoned_page(p: *mut u8) -> bool {
+        // SAFETY: per the contract.
+        unsafe {
+            let page = segment::page_of(segment::segment_of(p), p);
+            (*page).owner.load(Ordering::Relaxed) == page::ABANDONED
+        }
+    }
 
     /// A live block handed between test threads.
     struct Blk(*mut u8, Layout);
@@ -392,5 +405,48 @@ mod tests {
         let s = stats();
         assert!(s.remote_frees > 0, "{s:?}");
         assert!(s.threads_abandoned >= 1, "{s:?}");
+    }
+
+    #[test]
+    fn a_free_sent_to_the_owner_after_its_page_was_abandoned_reaches_the_page() {
+        // Fill more pages of one class than a heap keeps: the last ones are abandoned.
+        let l = Layout::from_size_align(1024, 8).unwrap();
+        let pages = handoff::FULL_RETAIN + 3;
+        let blocks = roundtrip(&vec![1024; 64 * pages], &[8]);
+        let heap = thread::current();
+        let Blk(victim, _) = *blocks
+            .iter()
+            // SAFETY: each block is live, so its segment and page headers are mapped.
+            .find(|b| unsafe { on_abandoned_page(b.0) })
+            .expect("a block of an abandoned page");
+        // SAFETY: as above; this thread owns the segment.
+        let (seg, page) = unsafe {
+            let seg = segment::segment_of(victim);
+            (seg, segment::page_of(seg, victim))
+        };
+        // A free on another thread that read the segment's hint just before the page
+        // was abandoned: it sends the block to the segment's owner.
+        // SAFETY: the segment is live.
+        unsafe { (*seg).handed_off.store(false, Ordering::Relaxed) };
+        let (rest, victim) = (
+            blocks
+                .into_iter()
+                .filter(|b| b.0 != victim)
+                .collect::<Vec<_>>(),
+            Blk(victim, l),
+        );
+        std::thread::spawn(move || free_all(vec![victim]))
+            .join()
+            .unwrap();
+        // SAFETY: this thread owns `heap` and the block's segment.
+        unsafe {
+            (*seg).handed_off.store(true, Ordering::Relaxed);
+            assert!(!(*heap).remote.is_empty(), "the block went to the owner");
+            heap::drain_remote(heap);
+            // The owner re-routed it into its abandoned page, which it took back.
+            assert_eq!((*page).owner.load(Ordering::Relaxed), heap);
+            assert_eq!((*page).used + 1, (*page).capacity);
+        }
+        free_all(rest);
     }
 }

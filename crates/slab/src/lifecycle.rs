@@ -92,8 +92,8 @@ fn create() -> *mut Heap {
 pub unsafe fn release_idle(heap: *mut Heap, force: bool) {
     // SAFETY: owned heap.
     unsafe {
+        handoff::flush_page_out(heap); // its re-frees can fill the outbox
         flush_outbox(heap);
-        handoff::flush_page_out(heap);
         drain_remote(heap);
         handoff::drain_returned(heap);
         handoff::take_back_own(heap);

@@ -26,7 +26,7 @@
 use core::mem::size_of;
 use core::ptr;
 
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::checks::{self, Seal, GUARD_PAGES, GUARD_SIZE};
 use crate::dlist::impl_list_node;
@@ -65,6 +65,10 @@ pub struct Segment {
     pub owner: *mut Heap,
     /// [`KIND_SMALL`] or [`KIND_LARGE`].
     pub kind: u8,
+    /// Some page of this segment was abandoned since the owner acquired it
+    /// ([`crate::handoff`]); until then every page's lists are the owner's, so another
+    /// thread's free goes to the owner without reading the page's header.
+    pub handed_off: AtomicBool,
     /// Live slots (carrying spans).
     pub used_slots: u32,
     /// Slots not carrying a span.
@@ -183,6 +187,7 @@ pub unsafe fn init_small(seg: *mut Segment, owner: *mut Heap) {
             Segment {
                 owner,
                 kind: KIND_SMALL,
+                handed_off: AtomicBool::new(false),
                 used_slots: 0,
                 free_mask: USABLE_SLOTS,
                 dirty_mask: 0,
@@ -242,6 +247,7 @@ pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
             debug_assert_eq!((*seg).used_slots, 0);
             debug_assert_eq!((*seg).free_mask, USABLE_SLOTS);
             (*seg).owner = owner;
+            (*seg).handed_off.store(false, Ordering::Relaxed);
             checks::register(seg);
             (*seg).next = ptr::null_mut();
             (*seg).prev = ptr::null_mut();
