@@ -94,9 +94,11 @@ pub unsafe fn should_abandon(heap: *mut Heap, page: *mut Page, class: usize) -> 
 pub unsafe fn abandon(heap: *mut Heap, page: *mut Page) {
     // SAFETY: per the contract; `abandon`'s release store publishes the fields.
     unsafe {
-        (*segment::segment_of_page(page))
-            .handed_off
-            .store(true, Ordering::Relaxed);
+        // Written once per segment: every remote free reads this header line.
+        let seg = segment::segment_of_page(page);
+        if !(*seg).handed_off.load(Ordering::Relaxed) {
+            (*seg).handed_off.store(true, Ordering::Relaxed);
+        }
         page_queue::remove(heap, page);
         (*page).full = false;
         (*page).flags.store(page::FLAG_FOREIGN, Ordering::Relaxed);

@@ -410,31 +410,24 @@ mod tests {
     #[test]
     fn a_free_sent_to_the_owner_after_its_page_was_abandoned_reaches_the_page() {
         // Fill more pages of one class than a heap keeps: the last ones are abandoned.
-        let l = Layout::from_size_align(1024, 8).unwrap();
         let pages = handoff::FULL_RETAIN + 3;
-        let blocks = roundtrip(&vec![1024; 64 * pages], &[8]);
+        let mut blocks = roundtrip(&vec![1024; 64 * pages], &[8]);
         let heap = thread::current();
-        let Blk(victim, _) = *blocks
+        let at = blocks
             .iter()
             // SAFETY: each block is live, so its segment and page headers are mapped.
-            .find(|b| unsafe { on_abandoned_page(b.0) })
+            .position(|b| unsafe { on_abandoned_page(b.0) })
             .expect("a block of an abandoned page");
+        let victim = blocks.swap_remove(at);
         // SAFETY: as above; this thread owns the segment.
         let (seg, page) = unsafe {
-            let seg = segment::segment_of(victim);
-            (seg, segment::page_of(seg, victim))
+            let seg = segment::segment_of(victim.0);
+            (seg, segment::page_of(seg, victim.0))
         };
         // A free on another thread that read the segment's hint just before the page
         // was abandoned: it sends the block to the segment's owner.
         // SAFETY: the segment is live.
         unsafe { (*seg).handed_off.store(false, Ordering::Relaxed) };
-        let (rest, victim) = (
-            blocks
-                .into_iter()
-                .filter(|b| b.0 != victim)
-                .collect::<Vec<_>>(),
-            Blk(victim, l),
-        );
         std::thread::spawn(move || free_all(vec![victim]))
             .join()
             .unwrap();
@@ -447,6 +440,6 @@ mod tests {
             assert_eq!((*page).owner.load(Ordering::Relaxed), heap);
             assert_eq!((*page).used + 1, (*page).capacity);
         }
-        free_all(rest);
+        free_all(blocks);
     }
 }
