@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use allocmux::Backend;
 use allocmux_harness::matrix::{
-    backend_version, build_runner, build_variant, plan, run_cell, runner_path, variant_path,
-    RunSettings,
+    backend_version, build_runner, build_variant, plan, run_cell, runner_path, stale_reason,
+    variant_path, RunSettings,
 };
 use allocmux_harness::paths::{link_latest, start_run};
 use allocmux_harness::progress::{announced_build, Progress};
@@ -65,7 +65,8 @@ pub struct HardenedArgs {
     /// Seconds before a run is killed and recorded as failed (default: 60 quick, 300 full).
     #[arg(long, value_parser = harness_args::positive_u64)]
     timeout: Option<u64>,
-    /// Reuse both runners of the last build instead of building.
+    /// Reuse both runners of the last build instead of building (a runner older
+    /// than a source file is built again).
     #[arg(long)]
     no_build: bool,
 }
@@ -124,8 +125,18 @@ fn pair_order(row: usize, round: u32) -> [Build; 2] {
 fn runners(args: &HardenedArgs, paths: &Paths, logs: &Path) -> Result<[PathBuf; 2], String> {
     let plain_path = runner_path(paths, Backend::Slab);
     let hardened_path = variant_path(paths, HARDENED_NAME);
-    let reuse_plain = args.no_build && plain_path.exists();
-    let reuse_hardened = args.no_build && hardened_path.exists();
+    let reusable = |path: &Path| {
+        args.no_build
+            && match stale_reason(path, &paths.source) {
+                None => true,
+                Some(why) => {
+                    eprintln!("--no-build: {why}, so it is built again");
+                    false
+                }
+            }
+    };
+    let reuse_plain = reusable(&plain_path);
+    let reuse_hardened = reusable(&hardened_path);
     if !reuse_plain {
         announced_build(0, 2, "runner with slab", "slab", || {
             build_runner(paths, Backend::Slab, false, logs)

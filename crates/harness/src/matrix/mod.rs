@@ -9,7 +9,8 @@ mod runners;
 
 pub use exec::{backend_version, run_cell, RunSettings};
 pub use runners::{
-    build_runner, build_runner_in, build_variant, runner_path, variant_path, RunnerBuild,
+    build_runner, build_runner_in, build_variant, runner_path, stale_reason, variant_path,
+    RunnerBuild,
 };
 
 use std::collections::BTreeMap;
@@ -62,7 +63,8 @@ pub struct MatrixArgs {
     /// Milliseconds between two samples of each run's resident memory.
     #[arg(long, default_value_t = 10, value_parser = crate::args::sample_ms)]
     sample_ms: u64,
-    /// Reuse the runner binaries of the last build instead of building.
+    /// Reuse the runner binaries of the last build instead of building (a runner
+    /// older than a source file is built again).
     #[arg(long)]
     no_build: bool,
 }
@@ -106,9 +108,14 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
     let mut built: BTreeMap<Backend, Result<PathBuf, String>> = BTreeMap::new();
     for (i, &backend) in backends.iter().enumerate() {
         let existing = runners::runner_path(paths, backend);
-        if args.no_build && existing.exists() {
-            built.insert(backend, Ok(existing));
-            continue;
+        if args.no_build {
+            match runners::stale_reason(&existing, &paths.source) {
+                None => {
+                    built.insert(backend, Ok(existing));
+                    continue;
+                }
+                Some(why) => eprintln!("--no-build: {why}, so it is built again"),
+            }
         }
         let r = announced_build(
             i,

@@ -3,6 +3,7 @@
 //! out under the backend's own name.
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use allocmux::Backend;
 
@@ -20,6 +21,51 @@ pub fn variant_path(paths: &Paths, name: &str) -> PathBuf {
     paths
         .runner_bin_dir()
         .join(format!("allocmux-runner-{name}"))
+}
+
+/// Why the runner at `runner` cannot be reused by `--no-build`: it is missing,
+/// or a source it is built from (`.rs`, `.c`, `.h`, `Cargo.toml`, `Cargo.lock`
+/// under `source`, `target/` and hidden directories left out) changed after it
+/// was built. `None` when it may be reused. Measuring a binary of an older tree
+/// against a fresh one would compare two different builds under one name.
+pub fn stale_reason(runner: &Path, source: &Path) -> Option<String> {
+    let built = match std::fs::metadata(runner).and_then(|m| m.modified()) {
+        Ok(t) => t,
+        Err(_) => return Some(format!("{} does not exist", runner.display())),
+    };
+    let (newest, when) = newest_source(source)?;
+    (when > built).then(|| {
+        format!(
+            "{} changed after {} was built",
+            newest.strip_prefix(source).unwrap_or(&newest).display(),
+            runner.display()
+        )
+    })
+}
+
+/// The most recently modified source file below `root` and when it changed.
+fn newest_source(root: &Path) -> Option<(PathBuf, SystemTime)> {
+    let is_source = |p: &Path| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("rs" | "c" | "h")
+        ) || matches!(
+            p.file_name().and_then(|n| n.to_str()),
+            Some("Cargo.toml" | "Cargo.lock")
+        )
+    };
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0 || {
+                let name = e.file_name().to_string_lossy();
+                !name.starts_with('.') && name != "target"
+            }
+        })
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && is_source(e.path()))
+        .filter_map(|e| Some((e.path().to_path_buf(), e.metadata().ok()?.modified().ok()?)))
+        .max_by_key(|(_, t)| *t)
 }
 
 /// Builds the runner for `backend` in release mode (with the façade's `stats`
@@ -103,4 +149,49 @@ fn runner_features(backend: Backend) -> Vec<String> {
         .map(|f| format!("allocmux/{f}"))
         .into_iter()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Writes `path` (and its directories) with modification time `at`.
+    fn write_at(path: &Path, at: SystemTime) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let f = std::fs::File::create(path).unwrap();
+        f.set_modified(at).unwrap();
+    }
+
+    #[test]
+    fn a_runner_is_reusable_until_a_source_changes_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = SystemTime::now() - Duration::from_secs(3600);
+        let runner = dir
+            .path()
+            .join("target/bench-matrix/bin/allocmux-runner-slab");
+        write_at(&dir.path().join("crates/slab/src/heap.rs"), t0);
+        write_at(&runner, t0 + Duration::from_secs(60));
+        // Newer files that are not sources, or that live in target/ or a hidden
+        // directory, do not count.
+        let later = t0 + Duration::from_secs(120);
+        write_at(&dir.path().join("docs/notes.md"), later);
+        write_at(&dir.path().join("target/debug/build/x.rs"), later);
+        write_at(&dir.path().join(".git/hooks/x.rs"), later);
+        assert_eq!(stale_reason(&runner, dir.path()), None);
+
+        write_at(&dir.path().join("crates/slab/src/heap.rs"), later);
+        let why = stale_reason(&runner, dir.path()).expect("stale");
+        assert!(
+            why.starts_with("crates/slab/src/heap.rs changed after"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_missing_runner_is_not_reusable() {
+        let dir = tempfile::tempdir().unwrap();
+        let why = stale_reason(&dir.path().join("allocmux-runner-slab"), dir.path());
+        assert!(why.expect("missing").ends_with("does not exist"));
+    }
 }
