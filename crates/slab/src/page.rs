@@ -77,55 +77,70 @@ pub const EXTEND_BYTES: usize = 16 * 1024;
 pub const EXTEND_MIN_BLOCKS: usize = 8;
 
 /// Header of a span of one size class (lives in the segment's metadata slot).
-#[repr(C)]
+///
+/// Two cache lines: the first holds what other threads' frees read (`owner`, the
+/// abandoned-page list, the span offset) and fields written only when the span is set
+/// up; the second what the owner writes on every allocation and free (`free`, `used`,
+/// `local_free`). A remote free then never pulls in the line the owner is writing
+/// (xmalloc, whose consumers free into pages their producers are allocating from: +16 to
+/// +21 % with the split, docs/perf-log.md).
+#[repr(C, align(128))]
 pub struct Page {
-    /// Free blocks ready for allocation (owner only).
-    pub free: *mut Block,
-    /// Blocks handed out and not yet freed back (to this page's lists).
-    pub used: u32,
-    /// In the heap's full list instead of its class list.
-    pub full: bool,
-    /// Every block on `free` is zero apart from its link word.
-    pub free_is_zero: bool,
-    /// Size class index.
-    pub class: u8,
-    /// The span's memory was zero (fresh from the OS or purged) when it was carved.
-    pub fresh: bool,
+    // --- Line 1: read by any thread, written rarely. ---
     /// The heap that owns this page's lists: its segment's owner, another heap that
     /// claimed it, or [`ABANDONED`] ([`crate::handoff`]).
     pub owner: AtomicPtr<Heap>,
-    /// What the owner's free fast path must not handle itself: [`FLAG_FULL`] mirrors
-    /// `full`, [`FLAG_FOREIGN`] is set while `owner` is not the segment's owner.
-    pub flags: AtomicU8,
     /// An abandoned page's frees and its tags; zero while a heap owns the page.
     pub thread_free: ThreadFree<Block>,
-    /// Frees pushed on `thread_free` since the page was abandoned.
-    pub tf_count: AtomicU32,
-    /// Block size in bytes.
-    pub block_size: usize,
-    /// Blocks freed by the owner since the last slow path.
-    pub local_free: *mut Block,
     /// First byte of the span.
     pub start: *mut u8,
-    /// Blocks that fit in the span.
-    pub capacity: u32,
-    /// Blocks carved so far (blocks at or beyond this index were never touched).
-    pub extended: u32,
-    /// Slots covered by the span (0: this slot is not the first slot of a live span).
-    pub span_slots: u32,
+    /// Block size in bytes.
+    pub block_size: usize,
+    /// Frees pushed on `thread_free` since the page was abandoned.
+    pub tf_count: AtomicU32,
     /// For a non-first slot of a span: how many bytes back the first slot's header is
     /// (slots back × the header size, so finding it is one subtraction).
     pub span_offset_bytes: u32,
+    /// Slots covered by the span (0: this slot is not the first slot of a live span).
+    pub span_slots: u32,
+    /// Blocks that fit in the span.
+    pub capacity: u32,
+    /// What the owner's free fast path must not handle itself: [`FLAG_FULL`] mirrors
+    /// `full`, [`FLAG_FOREIGN`] is set while `owner` is not the segment's owner.
+    pub flags: AtomicU8,
+    /// Size class index.
+    pub class: u8,
+    /// Fills the first line, so `free` starts the second (checked below).
+    pub(crate) line_pad: [u8; 14],
+    // --- Line 2: the owner's, written on every allocation and free. ---
+    /// Free blocks ready for allocation (owner only).
+    pub free: *mut Block,
+    /// Blocks freed by the owner since the last slow path.
+    pub local_free: *mut Block,
     /// Next page in the heap queue this page is on ([`crate::dlist`]).
     pub next: *mut Page,
     /// Previous page in the heap queue this page is on.
     pub prev: *mut Page,
     /// When this (free) slot was freed, for the purge delay (ms, [`crate::os::now_ms`]).
     pub freed_at: u64,
-    /// The checks' state: link key, span limit, start-of-block divisor (hardened build;
-    /// zero-sized otherwise).
+    /// Blocks handed out and not yet freed back (to this page's lists).
+    pub used: u32,
+    /// Blocks carved so far (blocks at or beyond this index were never touched).
+    pub extended: u32,
+    /// In the heap's full list instead of its class list.
+    pub full: bool,
+    /// Every block on `free` is zero apart from its link word.
+    pub free_is_zero: bool,
+    /// The span's memory was zero (fresh from the OS or purged) when it was carved.
+    pub fresh: bool,
+    /// The checks' state: link key, span limit, start-of-block divisor (hardened build,
+    /// where it makes the header 256 bytes; zero-sized otherwise).
     pub guard: PageGuard,
 }
+
+// The owner's fields start the second line, and no header shares a line with another.
+const _: () = assert!(core::mem::offset_of!(Page, free) == 64);
+const _: () = assert!(size_of::<Page>() % 128 == 0);
 
 /// `owner` of a page its heap gave up ([`crate::handoff`]).
 pub const ABANDONED: *mut Heap = ptr::without_provenance_mut(1);
@@ -181,6 +196,7 @@ impl Page {
         flags: AtomicU8::new(0),
         thread_free: ThreadFree::new(),
         tf_count: AtomicU32::new(0),
+        line_pad: [0; 14],
     };
 }
 

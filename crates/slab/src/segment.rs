@@ -101,8 +101,9 @@ pub struct Segment {
 crate::list::impl_link!(Segment, next);
 impl_list_node!(Segment, next, prev, ptr::null_mut());
 
-/// Offset of the page-header array inside slot 0.
-pub const PAGES_OFFSET: usize = (size_of::<Segment>() + 63) & !63;
+/// Offset of the page-header array inside slot 0 (aligned for [`Page`], whose first
+/// line other threads read and whose second its owner writes).
+pub const PAGES_OFFSET: usize = size_of::<Segment>().next_multiple_of(align_of::<Page>());
 
 const _: () = assert!(PAGES_OFFSET + SLOTS * size_of::<Page>() <= PAGE_SIZE - GUARD_SIZE);
 const _: () = assert!(size_of::<Segment>() <= 4096);
