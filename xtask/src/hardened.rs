@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use allocmux::Backend;
 use allocmux_harness::matrix::{
-    backend_version, build_runner, build_variant, plan, run_cell, runner_path, stale_reason,
-    variant_path, RunSettings,
+    backend_version, build_runner, build_variant, plan, run_cell, runner_path, variant_path,
+    RunSettings, SourceAge,
 };
 use allocmux_harness::paths::{link_latest, start_run};
 use allocmux_harness::progress::{announced_build, Progress};
@@ -125,18 +125,9 @@ fn pair_order(row: usize, round: u32) -> [Build; 2] {
 fn runners(args: &HardenedArgs, paths: &Paths, logs: &Path) -> Result<[PathBuf; 2], String> {
     let plain_path = runner_path(paths, Backend::Slab);
     let hardened_path = variant_path(paths, HARDENED_NAME);
-    let reusable = |path: &Path| {
-        args.no_build
-            && match stale_reason(path, &paths.source) {
-                None => true,
-                Some(why) => {
-                    eprintln!("--no-build: {why}, so it is built again");
-                    false
-                }
-            }
-    };
-    let reuse_plain = reusable(&plain_path);
-    let reuse_hardened = reusable(&hardened_path);
+    let sources = args.no_build.then(|| SourceAge::of(&paths.source));
+    let reuse_plain = sources.as_ref().is_some_and(|s| s.reusable(&plain_path));
+    let reuse_hardened = sources.as_ref().is_some_and(|s| s.reusable(&hardened_path));
     if !reuse_plain {
         announced_build(0, 2, "runner with slab", "slab", || {
             build_runner(paths, Backend::Slab, false, logs)

@@ -9,8 +9,7 @@ mod runners;
 
 pub use exec::{backend_version, run_cell, RunSettings};
 pub use runners::{
-    build_runner, build_runner_in, build_variant, runner_path, stale_reason, variant_path,
-    RunnerBuild,
+    build_runner, build_runner_in, build_variant, runner_path, variant_path, RunnerBuild, SourceAge,
 };
 
 use std::collections::BTreeMap;
@@ -106,16 +105,12 @@ pub fn run(args: &MatrixArgs, paths: &Paths) -> Result<ExitCode, String> {
 
     // 1. Build.
     let mut built: BTreeMap<Backend, Result<PathBuf, String>> = BTreeMap::new();
+    let sources = args.no_build.then(|| SourceAge::of(&paths.source));
     for (i, &backend) in backends.iter().enumerate() {
         let existing = runners::runner_path(paths, backend);
-        if args.no_build {
-            match runners::stale_reason(&existing, &paths.source) {
-                None => {
-                    built.insert(backend, Ok(existing));
-                    continue;
-                }
-                Some(why) => eprintln!("--no-build: {why}, so it is built again"),
-            }
+        if sources.as_ref().is_some_and(|s| s.reusable(&existing)) {
+            built.insert(backend, Ok(existing));
+            continue;
         }
         let r = announced_build(
             i,

@@ -23,24 +23,52 @@ pub fn variant_path(paths: &Paths, name: &str) -> PathBuf {
         .join(format!("allocmux-runner-{name}"))
 }
 
-/// Why the runner at `runner` cannot be reused by `--no-build`: it is missing,
-/// or a source it is built from (`.rs`, `.c`, `.h`, `Cargo.toml`, `Cargo.lock`
-/// under `source`, `target/` and hidden directories left out) changed after it
-/// was built. `None` when it may be reused. Measuring a binary of an older tree
-/// against a fresh one would compare two different builds under one name.
-pub fn stale_reason(runner: &Path, source: &Path) -> Option<String> {
-    let built = match std::fs::metadata(runner).and_then(|m| m.modified()) {
-        Ok(t) => t,
-        Err(_) => return Some(format!("{} does not exist", runner.display())),
-    };
-    let (newest, when) = newest_source(source)?;
-    (when > built).then(|| {
-        format!(
-            "{} changed after {} was built",
-            newest.strip_prefix(source).unwrap_or(&newest).display(),
-            runner.display()
-        )
-    })
+/// The newest source of a tree (`.rs`, `.c`, `.h`, `Cargo.toml`, `Cargo.lock`;
+/// `target/` and hidden directories left out), found once, against which
+/// `--no-build` judges each runner. Measuring a binary of an older tree against a
+/// fresh one would compare two different builds under one name.
+pub struct SourceAge {
+    root: PathBuf,
+    newest: Option<(PathBuf, SystemTime)>,
+}
+
+impl SourceAge {
+    /// Walks `root` for its most recently modified source.
+    pub fn of(root: &Path) -> SourceAge {
+        SourceAge {
+            root: root.to_path_buf(),
+            newest: newest_source(root),
+        }
+    }
+
+    /// Why `runner` cannot be reused: it is missing, or a source changed after it
+    /// was built. `None` when it may be reused.
+    pub fn stale_reason(&self, runner: &Path) -> Option<String> {
+        let built = match std::fs::metadata(runner).and_then(|m| m.modified()) {
+            Ok(t) => t,
+            Err(_) => return Some(format!("{} does not exist", runner.display())),
+        };
+        let (newest, when) = self.newest.as_ref()?;
+        (*when > built).then(|| {
+            format!(
+                "{} changed after {} was built",
+                newest.strip_prefix(&self.root).unwrap_or(newest).display(),
+                runner.display()
+            )
+        })
+    }
+
+    /// Whether `runner` may be reused; if not, says why on stderr (the caller
+    /// builds it again).
+    pub fn reusable(&self, runner: &Path) -> bool {
+        match self.stale_reason(runner) {
+            None => true,
+            Some(why) => {
+                eprintln!("--no-build: {why}, so it is built again");
+                false
+            }
+        }
+    }
 }
 
 /// The most recently modified source file below `root` and when it changed.
@@ -178,10 +206,12 @@ mod tests {
         write_at(&dir.path().join("docs/notes.md"), later);
         write_at(&dir.path().join("target/debug/build/x.rs"), later);
         write_at(&dir.path().join(".git/hooks/x.rs"), later);
-        assert_eq!(stale_reason(&runner, dir.path()), None);
+        assert_eq!(SourceAge::of(dir.path()).stale_reason(&runner), None);
 
         write_at(&dir.path().join("crates/slab/src/heap.rs"), later);
-        let why = stale_reason(&runner, dir.path()).expect("stale");
+        let why = SourceAge::of(dir.path())
+            .stale_reason(&runner)
+            .expect("stale");
         assert!(
             why.starts_with("crates/slab/src/heap.rs changed after"),
             "{why}"
@@ -191,7 +221,7 @@ mod tests {
     #[test]
     fn a_missing_runner_is_not_reusable() {
         let dir = tempfile::tempdir().unwrap();
-        let why = stale_reason(&dir.path().join("allocmux-runner-slab"), dir.path());
+        let why = SourceAge::of(dir.path()).stale_reason(&dir.path().join("allocmux-runner-slab"));
         assert!(why.expect("missing").ends_with("does not exist"));
     }
 }
