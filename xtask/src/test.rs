@@ -163,8 +163,8 @@ fn backend_step(backend: Backend) -> std::io::Result<StepResult> {
     Ok(r)
 }
 
-/// The slab's unit tests under Miri, when a nightly toolchain with Miri is
-/// installed; otherwise a note on how to get it (not a failure: stable-only
+/// The slab's unit tests under Miri (strict provenance), when a nightly toolchain with
+/// Miri is installed; otherwise a note on how to get it (not a failure: stable-only
 /// machines can still run everything else).
 fn miri_step() -> std::io::Result<Option<StepResult>> {
     // `cargo +nightly` must be the rustup proxy, not the toolchain's own cargo.
@@ -189,7 +189,11 @@ fn miri_step() -> std::io::Result<Option<StepResult>> {
         );
         return Ok(None);
     }
+    // Strict provenance: an integer-to-pointer cast (which Miri cannot check, and only
+    // warns about by default) fails the step.
+    let flags = std::env::var("MIRIFLAGS").unwrap_or_default();
     let mut c = nightly_cargo();
+    c.env("MIRIFLAGS", format!("{flags} -Zmiri-strict-provenance"));
     c.args([
         "miri",
         "test",

@@ -16,14 +16,17 @@
 //! and the freer routes the block to the page's new owner. Because the tags and the
 //! list share one word, no push can slip in between the claim and the owner change.
 //!
-//! The type is generic over [`AtomicWordOps`] and [`Link`] so `loom` can check the
-//! protocol (`loom_tests` below).
+//! The word is an atomic pointer whose tags are set by byte offsets and cleared with
+//! `map_addr`, so the head keeps its provenance (strict provenance: no integer-to-pointer
+//! casts, which Miri cannot check). The type is generic over [`AtomicPtrOps`] and [`Link`] so `loom` can
+//! check the protocol (`loom_tests` below).
 
 use core::marker::PhantomData;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::list::Link;
-use crate::sync::AtomicWordOps;
+use crate::sync::AtomicPtrOps;
 
 /// Tag bit: the page is abandoned (frees push onto its list).
 pub const ABANDONED: usize = 1;
@@ -33,32 +36,44 @@ pub const PUBLISHED: usize = 2;
 pub const TAGS: usize = ABANDONED | PUBLISHED;
 
 /// A tagged list head of `T` nodes; zero while a heap owns the page.
-pub struct ThreadFree<T, A = AtomicUsize> {
+pub struct ThreadFree<T, A = AtomicPtr<T>> {
     word: A,
     _node: PhantomData<*mut T>,
 }
 
-impl<T> ThreadFree<T, AtomicUsize> {
+impl<T> ThreadFree<T, AtomicPtr<T>> {
     /// Zero: the page is owned by a heap.
     pub const fn new() -> Self {
         Self {
-            word: AtomicUsize::new(0),
+            word: AtomicPtr::new(ptr::null_mut()),
             _node: PhantomData,
         }
     }
 }
 
-impl<T> Default for ThreadFree<T, AtomicUsize> {
+impl<T> Default for ThreadFree<T, AtomicPtr<T>> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Link, A: AtomicWordOps> ThreadFree<T, A> {
-    /// Zero (for any [`AtomicWordOps`], e.g. loom's).
+/// The tag bits of word `w`.
+#[inline(always)]
+fn tags<T>(w: *mut T) -> usize {
+    w.addr() & TAGS
+}
+
+/// The list head held in word `w` (its tags cleared, its provenance kept).
+#[inline(always)]
+fn head<T>(w: *mut T) -> *mut T {
+    w.map_addr(|a| a & !TAGS)
+}
+
+impl<T: Link, A: AtomicPtrOps<T>> ThreadFree<T, A> {
+    /// Zero (for any [`AtomicPtrOps`], e.g. loom's).
     pub fn new_generic() -> Self {
         Self {
-            word: A::with(0),
+            word: A::null(),
             _node: PhantomData,
         }
     }
@@ -66,7 +81,7 @@ impl<T: Link, A: AtomicWordOps> ThreadFree<T, A> {
     /// Whether the page is abandoned (a hint: it may be claimed the next moment).
     #[inline]
     pub fn is_abandoned(&self) -> bool {
-        self.word.load(Ordering::Acquire) & ABANDONED != 0
+        tags(self.word.load(Ordering::Acquire)) & ABANDONED != 0
     }
 
     /// Enters the abandoned state with an empty list. The release store publishes the
@@ -74,7 +89,8 @@ impl<T: Link, A: AtomicWordOps> ThreadFree<T, A> {
     ///
     /// The caller must own the page (the word is zero).
     pub fn abandon(&self) {
-        self.word.store(ABANDONED, Ordering::Release);
+        self.word
+            .store(ptr::without_provenance_mut(ABANDONED), Ordering::Release);
     }
 
     /// Pushes the chain `first..=last` while the page is abandoned; false (with `last`'s
@@ -85,16 +101,17 @@ impl<T: Link, A: AtomicWordOps> ThreadFree<T, A> {
     pub unsafe fn push_chain(&self, first: *mut T, last: *mut T) -> bool {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
-            if w & ABANDONED == 0 {
+            if tags(w) & ABANDONED == 0 {
                 // SAFETY: the chain is still ours.
                 unsafe { T::set_next(last, core::ptr::null_mut()) };
                 return false;
             }
             // SAFETY: the chain is ours until the CAS below publishes it.
-            unsafe { T::set_next(last, (w & !TAGS) as *mut T) };
+            unsafe { T::set_next(last, head(w)) };
             match self.word.compare_exchange_weak(
                 w,
-                first as usize | (w & TAGS),
+                // `first` is 8-aligned, so adding the tags sets them.
+                first.wrapping_byte_add(tags(w)),
                 Ordering::Release,
                 Ordering::Acquire,
             ) {
@@ -109,12 +126,12 @@ impl<T: Link, A: AtomicWordOps> ThreadFree<T, A> {
     pub fn mark_published(&self) -> bool {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
-            if w & ABANDONED == 0 || w & PUBLISHED != 0 {
+            if tags(w) & ABANDONED == 0 || tags(w) & PUBLISHED != 0 {
                 return false;
             }
             match self.word.compare_exchange_weak(
                 w,
-                w | PUBLISHED,
+                w.wrapping_byte_add(PUBLISHED), // the bit is clear (tested above)
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -131,9 +148,9 @@ impl<T: Link, A: AtomicWordOps> ThreadFree<T, A> {
     /// off the stack it was published on) and must already have made itself the page's
     /// owner, so a failed push finds the new owner.
     pub fn claim(&self) -> *mut T {
-        let w = self.word.swap(0, Ordering::AcqRel);
-        debug_assert!(w & ABANDONED != 0 && w & PUBLISHED != 0);
-        (w & !TAGS) as *mut T
+        let w = self.word.swap(ptr::null_mut(), Ordering::AcqRel);
+        debug_assert!(tags(w) == TAGS);
+        head(w)
     }
 }
 
@@ -146,7 +163,7 @@ mod loom_tests {
     use super::*;
     use crate::list::{impl_loom_link, AtomicStack};
     use loom::cell::UnsafeCell;
-    use loom::sync::atomic::{AtomicPtr as LoomPtr, AtomicUsize as LoomUsize};
+    use loom::sync::atomic::AtomicPtr as LoomPtr;
     use loom::sync::Arc;
 
     struct Block {
@@ -155,7 +172,7 @@ mod loom_tests {
     impl_loom_link!(Block, next);
 
     struct Page {
-        free: ThreadFree<Block, LoomUsize>,
+        free: ThreadFree<Block, LoomPtr<Block>>,
         next: UnsafeCell<*mut Page>,
     }
     impl_loom_link!(Page, next);
