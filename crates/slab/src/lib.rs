@@ -70,8 +70,9 @@
 //! alignment × `realloc` grid, stress with the slab as `#[global_allocator]`, thread churn,
 //! fork, late thread-exit frees, OOM, and in the hardened build the misuse tests); the loom
 //! model of [`list`] (`RUSTFLAGS="--cfg loom" cargo test --release -p allocmux-slab --lib
-//! --target-dir target/loom loom_tests`); Miri (`cargo +nightly miri test -p allocmux-slab
-//! --lib`). `cargo xtask test` runs them all.
+//! --target-dir target/loom loom_tests`); Miri with strict provenance
+//! (`MIRIFLAGS=-Zmiri-strict-provenance cargo +nightly miri test -p allocmux-slab --lib`).
+//! `cargo xtask test` runs them all.
 
 pub mod checks;
 pub mod diag;
