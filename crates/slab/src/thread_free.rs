@@ -18,8 +18,8 @@
 //!
 //! The word is an atomic pointer whose tags are set by byte offsets and cleared with
 //! `map_addr`, so the head keeps its provenance (strict provenance: no integer-to-pointer
-//! casts, which Miri cannot check). The type is generic over [`AtomicPtrOps`] and [`Link`] so `loom` can
-//! check the protocol (`loom_tests` below).
+//! casts, which Miri cannot check). The type is generic over [`AtomicPtrOps`] and
+//! [`Link`] so `loom` can check the protocol (`loom_tests` below).
 
 use core::marker::PhantomData;
 use core::ptr;
@@ -103,7 +103,7 @@ impl<T: Link, A: AtomicPtrOps<T>> ThreadFree<T, A> {
         loop {
             if tags(w) & ABANDONED == 0 {
                 // SAFETY: the chain is still ours.
-                unsafe { T::set_next(last, core::ptr::null_mut()) };
+                unsafe { T::set_next(last, ptr::null_mut()) };
                 return false;
             }
             // SAFETY: the chain is ours until the CAS below publishes it.
@@ -126,8 +126,8 @@ impl<T: Link, A: AtomicPtrOps<T>> ThreadFree<T, A> {
     pub fn mark_published(&self) -> bool {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
-            if tags(w) & ABANDONED == 0 || tags(w) & PUBLISHED != 0 {
-                return false;
+            if tags(w) != ABANDONED {
+                return false; // not abandoned, or someone holds the claim already
             }
             match self.word.compare_exchange_weak(
                 w,
