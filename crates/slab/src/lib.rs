@@ -75,6 +75,7 @@
 //! `cargo xtask test` runs them all.
 
 pub mod checks;
+pub mod cpu;
 pub mod diag;
 pub mod dlist;
 pub mod handoff;
