@@ -320,7 +320,7 @@ pub fn check_has_owner(p: *const u8, has_owner: bool) {
 ///
 /// # Safety
 /// `p` must have passed [`check_free`] and [`check_has_owner`].
-#[cold]
+#[inline]
 pub unsafe fn check_remote_free(p: *const u8, small: bool) {
     if !small {
         fatal("free of a pointer this allocator does not own", p);
