@@ -1,6 +1,7 @@
 //! Compiling the original programs from the user's checkouts into a
-//! directory below `target/` (`-O2`, as mimalloc-bench's release build; `cc`
-//! for C, `c++` for C++), one log per binary.
+//! directory below `target/` (`-O3 -DNDEBUG`, the flags of CMake's `Release` build
+//! type, which mimalloc-bench's `bench/CMakeLists.txt` selects when none is given;
+//! `cc` for C, `c++` for C++), one log per binary.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,9 +70,16 @@ pub fn mimalloc_dir(source: &Path) -> Result<PathBuf, String> {
     Ok(source.to_path_buf())
 }
 
-/// Compiles `b` from its sources in `root` into `bin_dir` with `-O2` (the C
-/// compiler `cc` or `c++`, as mimalloc-bench's release build), logging to
-/// `log`. Returns the executable, or the reason it could not be built.
+/// The optimisation flags of the programs' own builds: mimalloc-bench's
+/// `build-bench-env.sh` runs `cmake -B out/bench -S bench` with no build type, its
+/// CMakeLists then picks `Release`, and CMake's `Release` flags for gcc and clang are
+/// `-O3 -DNDEBUG` (mimalloc's `test/CMakeLists.txt` also defaults to `Release`).
+/// Until 2026-12-05 this was `-O2` (docs/perf-log.md).
+const OPTIMISATION: &[&str] = &["-O3", "-DNDEBUG"];
+
+/// Compiles `b` from its sources in `root` into `bin_dir` with
+/// [`OPTIMISATION`] (the C compiler `cc` or `c++`), logging to `log`. Returns the
+/// executable, or the reason it could not be built.
 pub fn compile(b: &Binary, root: &Path, bin_dir: &Path, log: &Path) -> Result<PathBuf, String> {
     let missing: Vec<String> = b
         .sources
@@ -85,7 +93,7 @@ pub fn compile(b: &Binary, root: &Path, bin_dir: &Path, log: &Path) -> Result<Pa
     }
     let exe = bin_dir.join(b.name);
     let mut c = Command::new(if b.cxx { "c++" } else { "cc" });
-    c.current_dir(root).args(["-O2", "-DNDEBUG", "-w"]);
+    c.current_dir(root).args(OPTIMISATION).arg("-w");
     if b.cxx {
         c.arg("-std=c++17");
     }
