@@ -362,6 +362,8 @@ mod tests {
         assert_eq!(results.program.unwrap().command[1..], ["32", "50", "50"]);
         let log = std::fs::read_to_string(out.join("logs/build-test-stress.log")).unwrap();
         assert!(log.contains("-DUSE_STD_MALLOC=1"), "{log}");
+        // Optimised as the programs' own CMake `Release` builds are.
+        assert!(log.contains("-O3 -DNDEBUG"), "{log}");
 
         // A mimalloc-bench program needs --source.
         a.programs = Some(vec!["cfrac".into()]);
