@@ -173,7 +173,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
             failed += 1;
         }
         rows.push(summary::row(p.name, p.metric.is_some(), &names, &runs));
-        tables.write(&out, &rows, &names, args.rounds)?;
+        tables.write(&out, &rows, &names, args.rounds, &logs)?;
     }
     println!(
         "\nSpeed relative to {} (median of per-round ratios; details in summary.md):\n{}",
@@ -388,6 +388,10 @@ mod tests {
         assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::from(1)));
         let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
         assert!(md.contains("| mleak10 | — (0/0 ok) |"), "{md}");
+        assert!(
+            md.contains("programs (built with `-O3 -DNDEBUG`) at"),
+            "{md}"
+        );
         assert!(md.contains("| glibc-simple | 1.00 (1.00–1.00) |"), "{md}");
         let log = std::fs::read_to_string(out.join("logs/build-mleak.log")).unwrap();
         assert!(log.contains("mleak.c"), "{log}");

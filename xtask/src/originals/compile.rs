@@ -147,9 +147,57 @@ pub fn compile_all(
     built
 }
 
+/// The optimisation flags the programs of a run were compiled with, read back from the
+/// first compiler command in its build logs (`logs/build-*.log`), so a summary written
+/// again later (`--from`) names the flags of that run, not this version's. `None` when
+/// no log holds a compiler command.
+pub fn recorded_flags(logs: &Path) -> Option<String> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(logs)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("build-") && n.ends_with(".log"))
+        })
+        .collect();
+    entries.sort();
+    entries.iter().find_map(|log| {
+        let text = std::fs::read_to_string(log).ok()?;
+        let command = text.lines().next()?.strip_prefix("$ ")?;
+        let mut words = command.split_whitespace();
+        if !matches!(words.next(), Some("cc" | "c++")) {
+            return None;
+        }
+        let flags: Vec<&str> = words
+            .filter(|w| w.starts_with("-O") || *w == "-DNDEBUG")
+            .collect();
+        Some(flags.join(" "))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_flags_of_a_run_are_read_back_from_its_compiler_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(recorded_flags(dir.path()), None);
+        // A backend library's log is no compiler command; an older run's `-O2` is kept.
+        std::fs::write(
+            dir.path().join("build-a-lib.log"),
+            "$ cargo build --release\n",
+        )
+        .unwrap();
+        assert_eq!(recorded_flags(dir.path()), None);
+        std::fs::write(
+            dir.path().join("build-cfrac.log"),
+            "$ cc -O2 -DNDEBUG -w -std=gnu89 cfrac.c -o cfrac\nwarning\n",
+        )
+        .unwrap();
+        assert_eq!(recorded_flags(dir.path()).as_deref(), Some("-O2 -DNDEBUG"));
+    }
 
     #[test]
     fn a_directory_that_is_no_checkout_is_refused_with_the_way_to_get_one() {

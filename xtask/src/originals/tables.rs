@@ -9,7 +9,7 @@ use allocmux_harness::report::Summary;
 use allocmux_harness::results::MatrixResults;
 
 use super::programs::Program;
-use super::{agreement, summary};
+use super::{agreement, compile, summary};
 
 /// Moves `reference` to the front of `names` (the summary's ratios are
 /// relative to the first); an unknown name lists the valid ones.
@@ -37,22 +37,28 @@ pub struct Tables<'a> {
 impl Tables<'_> {
     /// Rewrites `summary.md` and `summary.csv` in `out` with `rows` (one per
     /// program so far, in `chosen` order).
+    /// `logs` is the run's build-log directory, which records the compiler flags.
     pub fn write(
         &self,
         out: &Path,
         rows: &[summary::Row],
         names: &[&str],
         rounds: u32,
+        logs: &Path,
     ) -> Result<(), String> {
         let stress = if self.chosen.iter().any(|p| p.name == "test-stress") {
             " (test-stress: mimalloc's, at its default 32 threads, scale 50, 50 iterations)"
         } else {
             ""
         };
+        let built = match compile::recorded_flags(logs) {
+            Some(flags) => format!("built with `{flags}`"),
+            None => "build flags not recorded".to_string(),
+        };
         let mut md = format!(
-            "# The original programs under each backend\n\nmimalloc-bench's programs at bench.sh's \
-             invocations with N = {}{stress}, each backend preloaded (`LD_PRELOAD`), {rounds} \
-             shuffled rounds (`cargo xtask originals`).\n\n{}",
+            "# The original programs under each backend\n\nmimalloc-bench's programs ({built}) at \
+             bench.sh's invocations with N = {}{stress}, each backend preloaded (`LD_PRELOAD`), \
+             {rounds} shuffled rounds (`cargo xtask originals`).\n\n{}",
             self.cpus,
             summary::markdown(rows, names, rounds)
         );
@@ -122,7 +128,7 @@ impl Tables<'_> {
         let dest = out.unwrap_or(dir);
         std::fs::create_dir_all(dest)
             .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-        tables.write(dest, &rows, &names, rounds)?;
+        tables.write(dest, &rows, &names, rounds, &dir.join("logs"))?;
         println!("{}", summary::terminal(&rows, &names));
         println!("Summary written: {}", dest.join("summary.md").display());
         Ok(ExitCode::SUCCESS)
