@@ -140,6 +140,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     let backends = chosen_backends(args.backends.as_deref());
     let libraries = preload::build_libraries(paths, &backends, &logs);
     let executables = compile::compile_all(&chosen, &checkouts, &bin_dir, &logs);
+    let flags = compile::recorded_flags(&logs);
 
     let mut names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
     names.extend(externals.iter().map(|(n, _)| n.as_str()));
@@ -173,7 +174,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
             failed += 1;
         }
         rows.push(summary::row(p.name, p.metric.is_some(), &names, &runs));
-        tables.write(&out, &rows, &names, args.rounds, &logs)?;
+        tables.write(&out, &rows, &names, args.rounds, flags.as_deref())?;
     }
     println!(
         "\nSpeed relative to {} (median of per-round ratios; details in summary.md):\n{}",

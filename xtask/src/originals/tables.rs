@@ -36,22 +36,22 @@ pub struct Tables<'a> {
 
 impl Tables<'_> {
     /// Rewrites `summary.md` and `summary.csv` in `out` with `rows` (one per
-    /// program so far, in `chosen` order).
-    /// `logs` is the run's build-log directory, which records the compiler flags.
+    /// program so far, in `chosen` order). `flags`: the compiler flags the run's
+    /// build logs record ([`compile::recorded_flags`]).
     pub fn write(
         &self,
         out: &Path,
         rows: &[summary::Row],
         names: &[&str],
         rounds: u32,
-        logs: &Path,
+        flags: Option<&str>,
     ) -> Result<(), String> {
         let stress = if self.chosen.iter().any(|p| p.name == "test-stress") {
             " (test-stress: mimalloc's, at its default 32 threads, scale 50, 50 iterations)"
         } else {
             ""
         };
-        let built = match compile::recorded_flags(logs) {
+        let built = match flags {
             Some(flags) => format!("built with `{flags}`"),
             None => "build flags not recorded".to_string(),
         };
@@ -128,7 +128,8 @@ impl Tables<'_> {
         let dest = out.unwrap_or(dir);
         std::fs::create_dir_all(dest)
             .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-        tables.write(dest, &rows, &names, rounds, &dir.join("logs"))?;
+        let flags = compile::recorded_flags(&dir.join("logs"));
+        tables.write(dest, &rows, &names, rounds, flags.as_deref())?;
         println!("{}", summary::terminal(&rows, &names));
         println!("Summary written: {}", dest.join("summary.md").display());
         Ok(ExitCode::SUCCESS)
