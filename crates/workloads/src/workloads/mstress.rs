@@ -15,13 +15,21 @@
 //! the main thread frees each transfer slot with 51 % probability (all after
 //! the last round). Every thread id starts from the same seed each round.
 //!
-//! Here: the same, with scale 50. `iterations` = rounds (the original's 25);
-//! `threads` = T. `min_size`/`max_size` only record the sizes (8 B to
+//! Here: the same, with scale 50 and the original's random numbers (its
+//! generator and per-thread seeds, see [`Rng`]). `iterations` = rounds (the
+//! original's 25); `threads` = T. `min_size`/`max_size` only record the sizes (8 B to
 //! 5,120,000 B). Which object a swap brings back depends on the schedule, so
 //! the checksum counts the objects each thread allocates (and each free checks
 //! its object's contents).
 //!
-//! Changed from our previous version: it ran 20,000 steps per worker with its
+//! Why the original's random numbers: every round replays one fixed sequence per
+//! thread, so the few huge objects in it (×1,000 and ×10,000) set how much memory a
+//! round writes. With our own generator thread 1 wrote 1.44 M words a round, 0.72 M of
+//! them in 8 objects of ×10,000; the original's sequence writes 0.87 M and 0.22 M (6
+//! objects). That moved glibc and snmalloc: at 25 rounds ours put snmalloc at 0.96×
+//! glibc where the original reads 1.23× (docs/results/originals.md, "mstressN").
+//!
+//! Changed before that: it ran 20,000 steps per worker with its
 //! own mix (60 % short-lived, retained blocks replaced in place, a growing
 //! buffer reallocated), power-of-two sizes to 4 KiB with 1 in 2,000 at 1 MiB,
 //! all workers on fresh threads, and transfer swaps under a mutex.
@@ -32,7 +40,8 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::thread;
 
 use super::join;
-use crate::{Checksum, Outcome, Params, Rng};
+use crate::mix64;
+use crate::{Checksum, Outcome, Params};
 
 mod items;
 use items::Items;
@@ -65,14 +74,51 @@ impl Drop for Transfer {
     }
 }
 
+/// The original's random numbers: each draw mixes the state again (SplitMix64's
+/// finaliser, no counter), from `(tid + 1) · 43` for thread `tid` and `43 · 43` for the
+/// main thread. With the default seed the sequence is the original's; another seed is
+/// XORed into the start.
+struct Rng(u64);
+
+impl Rng {
+    /// The generator of thread `tid` (the main thread's is `None`).
+    fn new(p: &Params, tid: Option<u64>) -> Rng {
+        let start = tid.map_or(43 * 43, |t| (t + 1) * 43) ^ p.seed ^ crate::registry::SEED;
+        Rng(start.max(1)) // 0 is the mix's fixed point
+    }
+
+    /// The next draw.
+    fn next(&mut self) -> u64 {
+        self.0 = mix64(self.0);
+        self.0
+    }
+
+    /// A draw below `n` (the original's `pick() % n`).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// [`Rng::below`] for an index.
+    fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
+    }
+}
+
 /// True with probability `(perc + 1) / 100`, as the original's test.
 #[inline]
 fn chance(rng: &mut Rng, perc: u64) -> bool {
     rng.below(100) <= perc
 }
 
+/// What one thread allocated: the checksum of the object sizes and their total words.
+#[derive(Default)]
+struct Tally {
+    sum: Checksum,
+    words: u64,
+}
+
 /// An object of `1 << shift` words, sometimes much larger.
-fn alloc_items(rng: &mut Rng, shift: u64, sum: &mut Checksum) -> Items {
+fn alloc_items(rng: &mut Rng, shift: u64, tally: &mut Tally) -> Items {
     let mut words = 1usize << rng.below(shift);
     if chance(rng, 1) {
         words *= if chance(rng, 1) {
@@ -86,14 +132,15 @@ fn alloc_items(rng: &mut Rng, shift: u64, sum: &mut Checksum) -> Items {
     if words == 40 {
         words += 1; // the original avoids this one size
     }
-    sum.add(words as u64);
+    tally.sum.add(words as u64);
+    tally.words += words as u64;
     Items::new(words)
 }
 
-/// One thread's part of a round: (checksum, allocations).
-fn stress(p: &Params, tid: u64, transfer: &Transfer) -> (Checksum, u64) {
-    let mut rng = Rng::stream(p.seed, tid);
-    let mut sum = Checksum::new();
+/// One thread's part of a round: (what it allocated, allocations).
+fn stress(p: &Params, tid: u64, transfer: &Transfer) -> (Tally, u64) {
+    let mut rng = Rng::new(p, Some(tid));
+    let mut tally = Tally::default();
     let mut allocs = SCALE * 100 * (tid % 8 + 1);
     let mut retain = allocs / 2;
     let mut count = 1; // the retained array
@@ -106,9 +153,9 @@ fn stress(p: &Params, tid: u64, transfer: &Transfer) -> (Checksum, u64) {
                 data.reserve_exact(DATA_STEP);
                 count += 1;
             }
-            data.push(Some(alloc_items(&mut rng, 5, &mut sum)));
+            data.push(Some(alloc_items(&mut rng, 5, &mut tally)));
         } else {
-            retained.push(alloc_items(&mut rng, 7, &mut sum));
+            retained.push(alloc_items(&mut rng, 7, &mut tally));
             retain -= 1;
         }
         count += 1;
@@ -124,14 +171,14 @@ fn stress(p: &Params, tid: u64, transfer: &Transfer) -> (Checksum, u64) {
     }
     drop(retained);
     drop(data);
-    (sum, count)
+    (tally, count)
 }
 
 /// Runs mstress.
 pub fn run(p: &Params) -> Outcome {
     let threads = p.threads.max(1) as u64;
     let transfer = Transfer(std::array::from_fn(|_| AtomicPtr::default()));
-    let mut main_rng = Rng::stream(p.seed, u64::MAX);
+    let mut main_rng = Rng::new(p, None);
     let mut sum = Checksum::new();
     let mut allocs = 0u64;
     for round in 0..p.iterations {
@@ -140,10 +187,11 @@ pub fn run(p: &Params) -> Outcome {
             let others: Vec<_> = (1..threads)
                 .map(|tid| s.spawn(move || stress(p, tid, transfer)))
                 .collect();
-            let (mut sum, mut allocs) = stress(p, 0, transfer); // the calling thread runs too
+            let (mine, mut allocs) = stress(p, 0, transfer); // the calling thread runs too
+            let mut sum = mine.sum;
             for h in others {
-                let (s, a) = join(h);
-                sum.merge(s);
+                let (t, a) = join(h);
+                sum.merge(t.sum);
                 allocs += a;
             }
             (sum, allocs)
@@ -160,5 +208,25 @@ pub fn run(p: &Params) -> Outcome {
     Outcome {
         operations: 2 * allocs,
         checksum: sum.value(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With the default seed a round replays the original's sequence: the words each
+    /// thread allocates, worked out from the original's source by hand (a model of its
+    /// loop in a script, outside this repository).
+    #[test]
+    fn default_seed_replays_the_original_sequence() {
+        let p = crate::find("mstress").unwrap().default;
+        let transfer = Transfer(std::array::from_fn(|_| AtomicPtr::default()));
+        for (tid, words, objects) in [(0, 418_861, 7_500), (1, 866_560, 15_000)] {
+            let (tally, count) = stress(&p, tid, &transfer);
+            assert_eq!(tally.words, words, "thread {tid}");
+            // Objects, plus the retained array and the data array's two sizes.
+            assert_eq!(count, objects + 1 + 1, "thread {tid}");
+        }
     }
 }
