@@ -22,7 +22,9 @@
 
 use core::ffi::{c_void, CStr};
 
-use crate::{free, is_small, raw, raw_malloc};
+use crate::{free, raw_malloc};
+#[cfg(target_arch = "x86_64")]
+use crate::{is_small, raw};
 
 /// A C++ allocation function taking a size and `const std::nothrow_t &`.
 type NewNothrowFn = unsafe extern "C" fn(usize, *const c_void) -> *mut c_void;
