@@ -169,8 +169,10 @@ pub fn recorded_flags(logs: &Path) -> Option<String> {
         if !matches!(words.next(), Some("cc" | "c++")) {
             return None;
         }
+        // Any optimisation level (an older run's may differ from [`OPTIMISATION`]),
+        // and the other flags of that constant.
         let flags: Vec<&str> = words
-            .filter(|w| w.starts_with("-O") || *w == "-DNDEBUG")
+            .filter(|w| w.starts_with("-O") || OPTIMISATION.contains(w))
             .collect();
         Some(flags.join(" "))
     })
