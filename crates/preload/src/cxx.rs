@@ -22,9 +22,9 @@
 
 use core::ffi::{c_void, CStr};
 
-use crate::{free, raw_malloc};
 #[cfg(target_arch = "x86_64")]
-use crate::{is_small, raw};
+use crate::malloc_fast;
+use crate::{free, raw_malloc};
 
 /// A C++ allocation function taking a size and `const std::nothrow_t &`.
 type NewNothrowFn = unsafe extern "C" fn(usize, *const c_void) -> *mut c_void;
@@ -105,11 +105,9 @@ macro_rules! throwing_new {
         #[cfg(target_arch = "x86_64")]
         #[no_mangle]
         pub unsafe extern "C-unwind" fn $name(size: usize) -> *mut c_void {
-            if is_small(size) {
-                let p = raw::malloc_small_fast(size);
-                if !p.is_null() {
-                    return p;
-                }
+            let p = malloc_fast(size);
+            if !p.is_null() {
+                return p;
             }
             // SAFETY: a call in tail position with this function's own signature and no
             // frame to keep, so optimised code (the release profile; the dev profile

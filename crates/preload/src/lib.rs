@@ -126,13 +126,23 @@ fn or_enomem(p: *mut c_void) -> *mut c_void {
 /// [`malloc_cold`].
 #[no_mangle]
 pub extern "C" fn malloc(size: usize) -> *mut c_void {
-    if is_small(size) {
-        let p = raw::malloc_small_fast(size);
-        if !p.is_null() {
-            return p;
-        }
+    let p = malloc_fast(size);
+    if !p.is_null() {
+        return p;
     }
     malloc_cold(size)
+}
+
+/// The backend's small-request fast path alone: a block, or null on a miss or a bigger
+/// request (then the caller's cold path runs). C `malloc` and the throwing `operator new`
+/// forms begin with it, so both stay leaf functions on a hit.
+#[inline(always)]
+fn malloc_fast(size: usize) -> *mut c_void {
+    if is_small(size) {
+        raw::malloc_small_fast(size)
+    } else {
+        ptr::null_mut()
+    }
 }
 
 /// `malloc` past its fast path.
