@@ -141,6 +141,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
     let libraries = preload::build_libraries(paths, &backends, &logs);
     let executables = compile::compile_all(&chosen, &checkouts, &bin_dir, &logs);
     let flags = compile::recorded_flags(&logs);
+    let machine = allocmux_harness::machine::describe();
 
     let mut names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
     names.extend(externals.iter().map(|(n, _)| n.as_str()));
@@ -174,7 +175,7 @@ pub fn run(args: &OriginalsArgs, paths: &Paths) -> Result<ExitCode, String> {
             failed += 1;
         }
         rows.push(summary::row(p.name, p.metric.is_some(), &names, &runs));
-        tables.write(&out, &rows, &names, args.rounds, flags.as_deref())?;
+        tables.write(&out, &rows, &names, args.rounds, flags.as_deref(), &machine)?;
     }
     println!(
         "\nSpeed relative to {} (median of per-round ratios; details in summary.md):\n{}",

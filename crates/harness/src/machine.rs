@@ -1,5 +1,6 @@
 //! Describes the machine the numbers come from (CPU, cores, memory, OS,
-//! kernel, compiler): results without their machine are not results.
+//! kernel and its huge page mode, compiler): results without their machine are
+//! not results.
 
 use std::process::Command;
 
@@ -32,6 +33,26 @@ impl Machine {
             crate::report::bytes(self.memory_bytes)
         )
     }
+
+    /// The kernel in one phrase, as every report states it: "kernel R, transparent huge
+    /// pages M" (the mode left out when unknown).
+    pub fn kernel_phrase(&self) -> String {
+        if self.transparent_huge_pages.is_empty() {
+            format!("kernel {}", self.kernel)
+        } else {
+            format!(
+                "kernel {}, transparent huge pages {}",
+                self.kernel, self.transparent_huge_pages
+            )
+        }
+    }
+}
+
+/// The selected mode of a sysfs choice list such as `always [madvise] never`: the word
+/// in brackets.
+fn selected(text: &str) -> Option<&str> {
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix('[')?.strip_suffix(']'))
 }
 
 /// Reads the description of this machine; unknown parts stay empty.
@@ -60,13 +81,16 @@ pub fn describe() -> Machine {
             .map(|v| v.trim_matches('"').to_owned())
             .unwrap_or_else(|| std::env::consts::OS.to_owned()),
         kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+        transparent_huge_pages: selected(&read("/sys/kernel/mm/transparent_hugepage/enabled"))
+            .unwrap_or_default()
+            .to_owned(),
         rustc,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::field;
+    use super::{field, selected};
     use crate::results::Machine;
 
     #[test]
@@ -88,8 +112,35 @@ mod tests {
             memory_bytes: 24 << 30,
             os: "Debian".into(),
             kernel: "6.1".into(),
+            transparent_huge_pages: String::new(),
             rustc: "rustc 1.0".into(),
         };
         assert_eq!(m.summary(), "unknown CPU, 2 logical CPUs, 24.0 GiB memory");
+        assert_eq!(m.kernel_phrase(), "kernel 6.1");
+        let m = Machine {
+            transparent_huge_pages: "madvise".into(),
+            ..m
+        };
+        assert_eq!(
+            m.kernel_phrase(),
+            "kernel 6.1, transparent huge pages madvise"
+        );
+    }
+
+    #[test]
+    fn results_written_before_the_huge_page_mode_still_load() {
+        let old =
+            r#"{"cpu_model":"X","cores":2,"memory_bytes":1,"os":"D","kernel":"6.1","rustc":"r"}"#;
+        let m: Machine = serde_json::from_str(old).expect("an older machine record loads");
+        assert_eq!(m.transparent_huge_pages, "");
+        assert_eq!(m.kernel_phrase(), "kernel 6.1");
+    }
+
+    #[test]
+    fn reads_the_selected_huge_page_mode() {
+        assert_eq!(selected("always [madvise] never\n"), Some("madvise"));
+        assert_eq!(selected("[always] madvise never"), Some("always"));
+        assert_eq!(selected("always madvise never"), None);
+        assert_eq!(selected(""), None);
     }
 }

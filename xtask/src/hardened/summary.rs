@@ -68,13 +68,13 @@ pub fn render(
 ) -> String {
     let mut s = format!(
         "# Hardened ÷ plain slab throughput\n\n{} rows, {rounds} interleaved round{}, {mode} \
-         parameters, no idle phase. Machine: {}, kernel {}, {}.\n\n\
+         parameters, no idle phase. Machine: {}, {}, {}.\n\n\
          | row | plain ops/s | hardened ops/s | hardened ÷ plain | min–max | pairs |\n\
          |---|---:|---:|---:|---|---:|\n",
         rows.len(),
         if rounds == 1 { "" } else { "s" },
         machine.summary(),
-        machine.kernel,
+        machine.kernel_phrase(),
         machine.rustc,
     );
     for r in rows {

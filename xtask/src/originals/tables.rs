@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use allocmux_harness::report::Summary;
-use allocmux_harness::results::MatrixResults;
+use allocmux_harness::results::{Machine, MatrixResults};
 
 use super::programs::Program;
 use super::{agreement, compile, summary};
@@ -36,8 +36,8 @@ pub struct Tables<'a> {
 
 impl Tables<'_> {
     /// Rewrites `summary.md` and `summary.csv` in `out` with `rows` (one per
-    /// program so far, in `chosen` order). `flags`: the compiler flags the run's
-    /// build logs record ([`compile::recorded_flags`]).
+    /// program so far, in `chosen` order), measured on `machine`. `flags`: the
+    /// compiler flags the run's build logs record ([`compile::recorded_flags`]).
     pub fn write(
         &self,
         out: &Path,
@@ -45,6 +45,7 @@ impl Tables<'_> {
         names: &[&str],
         rounds: u32,
         flags: Option<&str>,
+        machine: &Machine,
     ) -> Result<(), String> {
         let stress = if self.chosen.iter().any(|p| p.name == "test-stress") {
             " (test-stress: mimalloc's, at its default 32 threads, scale 50, 50 iterations)"
@@ -58,8 +59,11 @@ impl Tables<'_> {
         let mut md = format!(
             "# The original programs under each backend\n\nmimalloc-bench's programs ({built}) at \
              bench.sh's invocations with N = {}{stress}, each backend preloaded (`LD_PRELOAD`), \
-             {rounds} shuffled rounds (`cargo xtask originals`).\n\n{}",
+             {rounds} shuffled rounds (`cargo xtask originals`).\n\nMachine: {}; {}, {}.\n\n{}",
             self.cpus,
+            machine.summary(),
+            machine.os,
+            machine.kernel_phrase(),
             summary::markdown(rows, names, rounds)
         );
         if !self.matrices.is_empty() {
@@ -129,7 +133,14 @@ impl Tables<'_> {
         std::fs::create_dir_all(dest)
             .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
         let flags = compile::recorded_flags(&dir.join("logs"));
-        tables.write(dest, &rows, &names, rounds, flags.as_deref())?;
+        tables.write(
+            dest,
+            &rows,
+            &names,
+            rounds,
+            flags.as_deref(),
+            &first.machine,
+        )?;
         println!("{}", summary::terminal(&rows, &names));
         println!("Summary written: {}", dest.join("summary.md").display());
         Ok(ExitCode::SUCCESS)

@@ -179,10 +179,10 @@ pub fn render_html(s: &CompareSummary, results: &MatrixResults) -> String {
     }
     let _ = writeln!(
         out,
-        "<h2>Machine</h2>\n<p>{} · {} · kernel {} · {}</p>\n</body>\n</html>",
+        "<h2>Machine</h2>\n<p>{} · {} · {} · {}</p>\n</body>\n</html>",
         escape(&m.cpu_model),
         escape(&m.os),
-        escape(&m.kernel),
+        escape(&m.kernel_phrase()),
         escape(&m.rustc)
     );
     out

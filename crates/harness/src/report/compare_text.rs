@@ -104,7 +104,14 @@ pub fn render_markdown(s: &CompareSummary, results: &MatrixResults) -> String {
     let mut out = format!("# allocmux compare: `{}`\n\n", s.command.replace('`', "'"));
     let _ = writeln!(out, "- **Date:** {}", s.started);
     let _ = writeln!(out, "- **Backends put in place by:** {}", s.method);
-    let _ = writeln!(out, "- **Machine:** {}; {}; {}", m.summary(), m.os, m.rustc);
+    let _ = writeln!(
+        out,
+        "- **Machine:** {}; {}, {}; {}",
+        m.summary(),
+        m.os,
+        m.kernel_phrase(),
+        m.rustc
+    );
     out.push_str("\n## Recommendation\n\n");
     for l in &s.recommendation {
         let _ = writeln!(out, "- {l}");

@@ -409,6 +409,14 @@ pub fn render_html(summary: &Summary, results: &MatrixResults) -> String {
         ("Memory", bytes(m.memory_bytes)),
         ("OS", m.os.clone()),
         ("Kernel", m.kernel.clone()),
+        (
+            "Transparent huge pages",
+            if m.transparent_huge_pages.is_empty() {
+                "unknown".to_owned()
+            } else {
+                m.transparent_huge_pages.clone()
+            },
+        ),
         ("Compiler", m.rustc.clone()),
         ("Mode", results.mode.clone()),
         ("Started", results.started.clone()),

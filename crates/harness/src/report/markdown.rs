@@ -80,7 +80,7 @@ pub fn render_markdown(summary: &Summary, results: &MatrixResults) -> String {
         let _ = writeln!(out, "- **Shard:** {} (a partial run)", cell(shard));
     }
     let _ = writeln!(out, "- **Machine:** {}", m.summary());
-    let _ = writeln!(out, "- **OS:** {}, kernel {}", m.os, m.kernel);
+    let _ = writeln!(out, "- **OS:** {}, {}", m.os, m.kernel_phrase());
     let _ = writeln!(out, "- **Compiler:** {}", m.rustc);
     out.push('\n');
 

@@ -104,6 +104,12 @@ pub struct Machine {
     pub os: String,
     /// Kernel release.
     pub kernel: String,
+    /// Transparent huge page mode (`always`, `madvise` or `never`: the selected word of
+    /// `/sys/kernel/mm/transparent_hugepage/enabled`), empty when unknown or when the
+    /// results predate this field. Allocators that advise huge pages (mimalloc 3) change
+    /// speed and RSS with it.
+    #[serde(default)]
+    pub transparent_huge_pages: String,
     /// `rustc --version`.
     pub rustc: String,
 }

@@ -29,6 +29,7 @@ pub fn results(backends: &[&str], workloads: &[(&str, &str)]) -> MatrixResults {
             memory_bytes: 64 * 1024 * MIB,
             os: "Debian GNU/Linux 12 (bookworm)".to_string(),
             kernel: "6.1.0-18-amd64".to_string(),
+            transparent_huge_pages: "madvise".to_string(),
             rustc: "rustc 1.95.0 (59807616e 2026-04-14)".to_string(),
         },
         backends: backends

@@ -37,6 +37,10 @@ fn markdown_has_the_rows_and_names_the_winner() {
     assert!(md.contains("  second line | with pipe"));
     assert!(md.contains("## Micro-benchmarks"));
     assert!(md.contains("AMD EPYC 7B13, 16 logical CPUs, 64.0 GiB memory"));
+    assert!(
+        md.contains("kernel 6.1.0-18-amd64, transparent huge pages madvise"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -54,6 +58,7 @@ fn html_is_self_contained_with_charts() {
     assert!(!rest.contains("<script") && !rest.contains("<link") && !rest.contains("src="));
     assert!(html.contains("&quot;panicked at &#39;oops&#39;&quot;"));
     assert!(html.contains("font-family=\"sans-serif\""));
+    assert!(html.contains("<dt>Transparent huge pages</dt><dd>madvise</dd>"));
 }
 
 #[test]
