@@ -14,10 +14,15 @@
 //! only throughput is compared. A round whose plain or hardened run failed
 //! leaves that row's pair out; the failure is reported.
 //!
+//! The summary also gives a 95 % bootstrap interval of that figure that resamples
+//! whole rounds, so a run can say whether it decides a question such as "within
+//! 5 %" or not.
+//!
 //! Writes `target/hardened-cost/<time>/runs.jsonl` (a line per run, as runs
 //! complete) and `summary.md` (the machine and the table), and prints the
-//! table. Exit 1 when a run failed or the cost is over `--max-cost`, 0
-//! otherwise, 2 on bad input.
+//! table. `--from RUN` writes the summary of an earlier run again from its
+//! `runs.jsonl` (printed, and into `--out DIR` when given). Exit 1 when a run
+//! failed or the cost is over `--max-cost`, 0 otherwise, 2 on bad input.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,9 +40,13 @@ use allocmux_harness::results::RunStatus;
 use allocmux_harness::{args as harness_args, machine, Paths};
 use clap::Args;
 
+mod runs;
 mod summary;
 
-use summary::{render, summarise};
+use summary::{render, round_interval, summarise, RunInfo, CONFIDENCE, RESAMPLES};
+
+/// Seed of the summary's bootstrap (fixed: a summary written twice is the same).
+const BOOTSTRAP_SEED: u64 = 0x4841_5244;
 
 /// The façade feature of the hardened build.
 const HARDENED_FEATURE: &str = "allocmux/slab-hardened";
@@ -69,6 +78,10 @@ pub struct HardenedArgs {
     /// than a source file is built again).
     #[arg(long)]
     no_build: bool,
+    /// Measure nothing: summarise an earlier run again from its `runs.jsonl` (the file,
+    /// or the run's directory); printed, and written to `--out DIR` when given.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["rounds", "full", "timeout", "no_build", "workloads", "threads"])]
+    from: Option<PathBuf>,
 }
 
 /// `--max-cost`: a percentage above 0 and below 100.
@@ -168,6 +181,9 @@ fn runners(args: &HardenedArgs, paths: &Paths, logs: &Path) -> Result<[PathBuf; 
 /// Runs the comparison. Exit 0 when every run succeeded and the cost is within
 /// `--max-cost`, 1 otherwise; `Err` (exit 2) on bad input or a failed build.
 pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
+    if let Some(from) = &args.from {
+        return summarise_again(from, args);
+    }
     let workloads = plan::select_workloads(args.rows.workloads.as_deref())?;
     let quick = !args.full;
     let mode = if quick { "quick" } else { "full" };
@@ -243,7 +259,14 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
 
     let labels: Vec<String> = rows.iter().map(plan::Cell::row_label).collect();
     let (summary, geomean) = summarise(&labels, &ops);
-    let text = render(&summary, geomean, &machine::describe(), mode, args.rounds);
+    let interval = round_interval(&ops, CONFIDENCE, RESAMPLES, BOOTSTRAP_SEED);
+    let machine = machine::describe();
+    let info = RunInfo {
+        mode: Some(mode),
+        rounds: args.rounds,
+        machine: Some(&machine),
+    };
+    let text = render(&summary, geomean, interval, &info);
     let summary_path = out.join("summary.md");
     std::fs::write(&summary_path, &text)
         .map_err(|e| format!("cannot write {}: {e}", summary_path.display()))?;
@@ -255,22 +278,55 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
         summary_path.display()
     );
 
-    let mut ok = failures == 0;
     if failures > 0 {
         eprintln!("{failures} run(s) failed (see above and runs.jsonl)");
     }
-    if let (Some(limit), Some(g)) = (args.max_cost, geomean) {
+    Ok(exit_code(failures == 0, args.max_cost, geomean))
+}
+
+/// 0 when every run succeeded and the cost is within `--max-cost`, else 1 (saying so).
+fn exit_code(all_ran: bool, max_cost: Option<f64>, geomean: Option<f64>) -> ExitCode {
+    let mut ok = all_ran;
+    if let (Some(limit), Some(g)) = (max_cost, geomean) {
         let cost = (1.0 - g) * 100.0;
         if cost > limit {
             eprintln!("hardened mode costs {cost:.1} %, over --max-cost {limit} %");
             ok = false;
         }
     }
-    Ok(if ok {
+    if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
+}
+
+/// `--from RUN`: the summary of an earlier run, again from its `runs.jsonl`.
+fn summarise_again(from: &Path, args: &HardenedArgs) -> Result<ExitCode, String> {
+    let recorded = runs::load(from)?;
+    let (summary, geomean) = summarise(&recorded.labels, &recorded.ops);
+    let interval = round_interval(&recorded.ops, CONFIDENCE, RESAMPLES, BOOTSTRAP_SEED);
+    let info = RunInfo {
+        mode: None,
+        rounds: recorded.rounds,
+        machine: None,
+    };
+    let text = render(&summary, geomean, interval, &info);
+    println!("{text}");
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out)
+            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        let path = out.join("summary.md");
+        std::fs::write(&path, &text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    let complete = recorded
+        .ops
+        .iter()
+        .flatten()
+        .all(|p| p[0].is_some() && p[1].is_some());
+    Ok(exit_code(complete, args.max_cost, geomean))
 }
 
 #[cfg(test)]
@@ -330,6 +386,7 @@ mod tests {
             out: Some(out.to_path_buf()),
             timeout: Some(30),
             no_build: true,
+            from: None,
         }
     }
 
@@ -354,6 +411,39 @@ mod tests {
         assert!(summary.contains("| larson ×"), "{summary}");
         assert!(summary.contains("| failed | – | 0 |"), "{summary}");
         assert!(summary.contains("**0.750**"), "{summary}");
+        assert!(
+            summary.contains("resamples): 0.750–0.750 (a cost of 25.0–25.0 %)"),
+            "{summary}"
+        );
+
+        // `--from` writes the same table again from runs.jsonl, and the same exit code.
+        let again = dir.path().join("again");
+        let from = HardenedArgs {
+            from: Some(out.clone()),
+            out: Some(again.clone()),
+            ..args(&out)
+        };
+        let code = run(&from, &paths).unwrap();
+        assert_eq!(
+            format!("{code:?}"),
+            format!("{:?}", std::process::ExitCode::from(1))
+        );
+        let rewritten = std::fs::read_to_string(again.join("summary.md")).unwrap();
+        let table = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| l.starts_with('|') || l.contains("resamples"))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(table(&rewritten), table(&summary));
+        assert!(
+            rewritten.contains("2 rows, 2 interleaved rounds, no idle phase"),
+            "{rewritten}"
+        );
+        assert!(
+            rewritten.contains("not recorded with the runs"),
+            "{rewritten}"
+        );
     }
 
     #[test]

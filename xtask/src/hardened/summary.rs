@@ -1,9 +1,11 @@
 //! The hardened-cost command's figures: each row's hardened ÷ plain ratios over
-//! the rounds, their geometric mean, and the Markdown table.
+//! the rounds, their geometric mean with a bootstrap interval over rounds, and the
+//! Markdown table.
 
 use allocmux_harness::numbers::{geometric_mean, median, Spread};
 use allocmux_harness::report::si;
 use allocmux_harness::results::Machine;
+use allocmux_workloads::Rng;
 
 use super::Build;
 
@@ -52,30 +54,100 @@ pub fn summarise(
     (rows, geometric_mean(&medians))
 }
 
+/// Confidence of [`round_interval`]'s interval.
+pub const CONFIDENCE: f64 = 0.95;
+/// Resamples of [`round_interval`].
+pub const RESAMPLES: usize = 2000;
+
+/// A percentile bootstrap interval of the summary figure (the geometric mean of the rows'
+/// median ratios) that resamples whole rounds: each resample draws as many rounds as
+/// there were, with replacement, and recomputes every row's median over the drawn rounds
+/// and their geometric mean. A round ran every row once, so whatever the machine did
+/// during it stays together, as it did in the measurement. Seeded, so a summary is
+/// reproducible; `None` with fewer than two rounds or no complete pair.
+pub fn round_interval(
+    ops: &[Vec<[Option<f64>; 2]>],
+    confidence: f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    let rounds = ops.iter().map(Vec::len).max()?;
+    if rounds < 2 {
+        return None;
+    }
+    // Each row's ratio in each round (`None` for a missing or failed pair).
+    let ratios: Vec<Vec<Option<f64>>> = ops
+        .iter()
+        .map(|row| {
+            (0..rounds)
+                .map(|k| {
+                    let pair = row.get(k)?;
+                    Some(pair[Build::Hardened.index()]? / pair[Build::Plain.index()]?)
+                })
+                .collect()
+        })
+        .collect();
+    let mut rng = Rng::new(seed);
+    let mut figures: Vec<f64> = (0..resamples)
+        .filter_map(|_| {
+            let drawn: Vec<usize> = (0..rounds).map(|_| rng.index(rounds)).collect();
+            let medians: Vec<f64> = ratios
+                .iter()
+                .filter_map(|row| median(&drawn.iter().filter_map(|&k| row[k]).collect::<Vec<_>>()))
+                .collect();
+            geometric_mean(&medians)
+        })
+        .collect();
+    if figures.is_empty() {
+        return None;
+    }
+    figures.sort_by(f64::total_cmp);
+    let tail = (1.0 - confidence) / 2.0;
+    let at = |q: f64| {
+        figures[((q * (figures.len() - 1) as f64).round() as usize).min(figures.len() - 1)]
+    };
+    Some((at(tail), at(1.0 - tail)))
+}
+
 /// Operations per second with an SI suffix as the matrix report writes them
 /// (`108M`, `56.2k`), or `–`.
 fn ops_text(v: Option<f64>) -> String {
     v.map_or_else(|| "–".into(), si)
 }
 
-/// The Markdown summary: what was measured, on what, and the table.
+/// What the summary says about the run besides its figures.
+pub struct RunInfo<'a> {
+    /// `full` or `quick` parameters, when known.
+    pub mode: Option<&'a str>,
+    /// Rounds run.
+    pub rounds: u32,
+    /// The machine, when known (summaries made again from `runs.jsonl` do not know it).
+    pub machine: Option<&'a Machine>,
+}
+
+/// The Markdown summary: what was measured, on what, and the table; `interval` is
+/// [`round_interval`]'s.
 pub fn render(
     rows: &[RowSummary],
     geomean: Option<f64>,
-    machine: &Machine,
-    mode: &str,
-    rounds: u32,
+    interval: Option<(f64, f64)>,
+    run: &RunInfo,
 ) -> String {
+    let rounds = run.rounds;
+    let params = run
+        .mode
+        .map_or_else(String::new, |m| format!(", {m} parameters"));
+    let machine = run.machine.map_or_else(
+        || "not recorded with the runs (see the run's own summary.md)".to_owned(),
+        |m| format!("{}, {}, {}", m.summary(), m.kernel_phrase(), m.rustc),
+    );
     let mut s = format!(
-        "# Hardened ÷ plain slab throughput\n\n{} rows, {rounds} interleaved round{}, {mode} \
-         parameters, no idle phase. Machine: {}, {}, {}.\n\n\
+        "# Hardened ÷ plain slab throughput\n\n{} rows, {rounds} interleaved round{}{params}, \
+         no idle phase. Machine: {machine}.\n\n\
          | row | plain ops/s | hardened ops/s | hardened ÷ plain | min–max | pairs |\n\
          |---|---:|---:|---:|---|---:|\n",
         rows.len(),
         if rounds == 1 { "" } else { "s" },
-        machine.summary(),
-        machine.kernel_phrase(),
-        machine.rustc,
     );
     for r in rows {
         let (ratio, spread) = match r.ratio {
@@ -100,12 +172,21 @@ pub fn render(
         )),
         None => s.push_str("\nNo row has a complete pair: no geometric mean.\n"),
     }
+    if let (Some(_), Some((low, high))) = (geomean, interval) {
+        s.push_str(&format!(
+            "{:.0} % interval of that figure, resampling whole rounds (bootstrap, {RESAMPLES} \
+             resamples): {low:.3}–{high:.3} (a cost of {:.1}–{:.1} %).\n",
+            CONFIDENCE * 100.0,
+            (1.0 - high) * 100.0,
+            (1.0 - low) * 100.0
+        ));
+    }
     s
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{render, summarise};
+    use super::{render, round_interval, summarise, RunInfo};
     use allocmux_harness::results::Machine;
 
     #[test]
@@ -137,7 +218,18 @@ mod tests {
         // The geometric mean of 0.85 and 0.5 (c has none).
         let g = geomean.unwrap();
         assert!((g - (0.85f64 * 0.5).sqrt()).abs() < 1e-12, "{g}");
-        let text = render(&rows, geomean, &Machine::default(), "full", 3);
+        let machine = Machine::default();
+        let info = RunInfo {
+            mode: Some("full"),
+            rounds: 3,
+            machine: Some(&machine),
+        };
+        let text = render(&rows, geomean, None, &info);
+        assert!(
+            text.contains("3 interleaved rounds, full parameters, no idle phase"),
+            "{text}"
+        );
+        assert!(!text.contains("resamples"), "{text}");
         assert!(
             text.contains("| a | 80.0M | 65.0M | 0.850 | 0.800–0.900 | 2 |"),
             "{text}"
@@ -151,5 +243,50 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("**0.652**"), "{text}");
+    }
+
+    #[test]
+    fn the_interval_resamples_rounds_and_is_reproducible() {
+        // One row whose ratio drifts from round to round, one that never changes.
+        let drift: Vec<[Option<f64>; 2]> = [0.80, 0.85, 0.90, 0.95, 1.00, 1.05]
+            .iter()
+            .map(|r| [Some(100.0), Some(100.0 * r)])
+            .collect();
+        let steady: Vec<[Option<f64>; 2]> = (0..6).map(|_| [Some(10.0), Some(9.0)]).collect();
+        let ops = vec![drift, steady.clone()];
+        let (low, high) = round_interval(&ops, 0.95, 2000, 7).unwrap();
+        let (_, g) = summarise(&["a".into(), "b".into()], &ops);
+        let g = g.unwrap();
+        // Inside what any resample can give, around the figure, and not a point.
+        let (least, most) = ((0.80f64 * 0.9).sqrt(), (1.05f64 * 0.9).sqrt());
+        assert!(
+            least <= low && low < g && g < high && high <= most,
+            "{low} {g} {high}"
+        );
+        assert_eq!(round_interval(&ops, 0.95, 2000, 7), Some((low, high)));
+        // A row that never changes has no spread; one round has no interval.
+        let (l, h) = round_interval(&[steady], 0.95, 500, 1).unwrap();
+        assert!(
+            (l - 0.9).abs() < 1e-12 && (h - 0.9).abs() < 1e-12,
+            "{l} {h}"
+        );
+        assert_eq!(
+            round_interval(&[vec![[Some(1.0), Some(1.0)]]], 0.95, 500, 1),
+            None
+        );
+        let text = render(
+            &[],
+            Some(0.95),
+            Some((0.94, 0.96)),
+            &RunInfo {
+                mode: None,
+                rounds: 6,
+                machine: None,
+            },
+        );
+        assert!(
+            text.contains("95 % interval of that figure, resampling whole rounds (bootstrap, 2000 resamples): 0.940–0.960 (a cost of 4.0–6.0 %)"),
+            "{text}"
+        );
     }
 }

@@ -1,0 +1,141 @@
+//! Reading a hardened-cost run back from its `runs.jsonl` (`--from`), so its summary can
+//! be written again (for example with a figure added since): the rows in the matrix's
+//! order (workloads as registered, then thread counts), labelled as the matrix labels them.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::Build;
+
+/// A row: its workload and thread count.
+type RowKey = (String, u64);
+/// A row's throughput pairs, one per round (`[plain, hardened]`).
+type RowRuns = Vec<[Option<f64>; 2]>;
+
+/// A run as `runs.jsonl` records it.
+pub struct Recorded {
+    /// Row labels (`larson ×2`, `glibc-simple`).
+    pub labels: Vec<String>,
+    /// `ops[row][round][build]`: throughput, `None` for a failed or missing run.
+    pub ops: Vec<Vec<[Option<f64>; 2]>>,
+    /// Rounds (the highest round number plus one).
+    pub rounds: u32,
+}
+
+/// The row label of `workload` at `threads`: `workload ×threads` for a multithreaded
+/// workload (or one this build does not know), the name alone otherwise.
+fn label(workload: &str, threads: u64) -> String {
+    match allocmux_workloads::find(workload) {
+        Some(w) if !w.multithreaded => workload.to_owned(),
+        _ => format!("{workload} ×{threads}"),
+    }
+}
+
+/// Reads `path`: a `runs.jsonl` file, or a run directory holding one.
+pub fn load(path: &Path) -> Result<Recorded, String> {
+    let file = if path.is_dir() {
+        path.join("runs.jsonl")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    // Rows keyed by (workload, threads), in first-appearance order until sorted below.
+    let mut keys: Vec<RowKey> = Vec::new();
+    let mut ops: Vec<RowRuns> = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let bad = |what: &str| format!("{} line {}: {what}", file.display(), n + 1);
+        let v: Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
+        let workload = v["workload"].as_str().ok_or_else(|| bad("no `workload`"))?;
+        let threads = v["threads"].as_u64().ok_or_else(|| bad("no `threads`"))?;
+        let round = v["round"].as_u64().ok_or_else(|| bad("no `round`"))? as usize;
+        let build = match v["build"].as_str() {
+            Some("plain") => Build::Plain,
+            Some("hardened") => Build::Hardened,
+            _ => return Err(bad("`build` is neither `plain` nor `hardened`")),
+        };
+        let value = (v["status"].as_str() == Some("Ok"))
+            .then(|| v["ops_per_sec"].as_f64())
+            .flatten();
+        let row = match keys
+            .iter()
+            .position(|(w, t)| w == workload && *t == threads)
+        {
+            Some(i) => i,
+            None => {
+                keys.push((workload.to_owned(), threads));
+                ops.push(Vec::new());
+                keys.len() - 1
+            }
+        };
+        if ops[row].len() <= round {
+            ops[row].resize(round + 1, [None, None]);
+        }
+        ops[row][round][build.index()] = value;
+    }
+    let rounds = ops.iter().map(Vec::len).max().unwrap_or(0);
+    if rounds == 0 {
+        return Err(format!("{} holds no runs", file.display()));
+    }
+    for row in &mut ops {
+        row.resize(rounds, [None, None]);
+    }
+    // The matrix's order: registered workloads first in registry order (unknown ones
+    // after them, by name), then ascending thread counts.
+    let position = |w: &str| {
+        allocmux_workloads::all()
+            .iter()
+            .position(|x| x.name == w)
+            .unwrap_or(usize::MAX)
+    };
+    let mut rows: Vec<(RowKey, RowRuns)> = keys.into_iter().zip(ops).collect();
+    rows.sort_by(|((wa, ta), _), ((wb, tb), _)| {
+        (position(wa), wa, ta).cmp(&(position(wb), wb, tb))
+    });
+    Ok(Recorded {
+        labels: rows.iter().map(|((w, t), _)| label(w, *t)).collect(),
+        ops: rows.into_iter().map(|(_, o)| o).collect(),
+        rounds: rounds as u32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load;
+
+    #[test]
+    fn rows_keep_their_order_and_labels_and_failed_runs_are_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = [
+            r#"{"workload":"larson","threads":2,"round":0,"build":"plain","status":"Ok","ops_per_sec":100.0,"error":null}"#,
+            r#"{"workload":"larson","threads":2,"round":0,"build":"hardened","status":"Ok","ops_per_sec":90.0,"error":null}"#,
+            r#"{"workload":"glibc-simple","threads":1,"round":1,"build":"hardened","status":"Crashed","ops_per_sec":null,"error":"x"}"#,
+            r#"{"workload":"glibc-simple","threads":1,"round":1,"build":"plain","status":"Ok","ops_per_sec":50.0,"error":null}"#,
+        ];
+        std::fs::write(dir.path().join("runs.jsonl"), lines.join("\n") + "\n").unwrap();
+        let r = load(dir.path()).unwrap();
+        // larson comes before glibc-simple in the registry, as in the matrix.
+        assert_eq!(r.labels, ["larson ×2", "glibc-simple"]);
+        assert_eq!(r.rounds, 2);
+        assert_eq!(r.ops[0], vec![[Some(100.0), Some(90.0)], [None, None]]);
+        assert_eq!(r.ops[1], vec![[None, None], [Some(50.0), None]]);
+    }
+
+    #[test]
+    fn a_bad_line_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("runs.jsonl");
+        std::fs::write(&file, "{\"workload\":\"larson\"}\n").unwrap();
+        let err = load(&file).err().unwrap();
+        assert!(err.contains("runs.jsonl line 1: no `threads`"), "{err}");
+        std::fs::write(&file, "").unwrap();
+        assert!(load(&file).err().unwrap().contains("holds no runs"));
+        let missing = load(&dir.path().join("nope")).err().unwrap();
+        assert!(missing.contains("cannot read"), "{missing}");
+    }
+}
