@@ -1,6 +1,7 @@
 //! Small statistics every part of the harness uses: the median, the geometric
-//! mean, and a median with its min–max spread. One definition each, so the
-//! report, the compare summary and the gate agree on what "median" means.
+//! mean, a median with its min–max spread, and the bootstrap interval over rounds
+//! of a geometric mean of medians. One definition each, so the report, the
+//! compare summary, the gate and the xtask summaries agree on what they mean.
 
 /// Median of `values`, or `None` when there are none. An even count takes the
 /// mean of the two middle values. NaNs are ignored.
@@ -58,9 +59,84 @@ impl Spread {
     }
 }
 
+/// A percentile bootstrap interval (`confidence`, e.g. 0.95) of the geometric mean of
+/// medians that summarises a multi-row, multi-round measurement, resampling whole
+/// rounds. `ratios[row][round]` is one row's ratio in one round (`None` where that
+/// round has none). Each resample draws as many rounds as there were, with replacement,
+/// and recomputes every row's median over the drawn rounds and their geometric mean. A
+/// round measured every row once, so whatever the machine did during it stays together,
+/// as it did in the measurement. Seeded, so a summary is reproducible; `None` with fewer
+/// than two rounds or no ratio at all.
+pub fn round_interval(
+    ratios: &[Vec<Option<f64>>],
+    confidence: f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    let rounds = ratios.iter().map(Vec::len).max()?;
+    if rounds < 2 {
+        return None;
+    }
+    let mut rng = allocmux_workloads::Rng::new(seed);
+    let mut figures: Vec<f64> = (0..resamples)
+        .filter_map(|_| {
+            let drawn: Vec<usize> = (0..rounds).map(|_| rng.index(rounds)).collect();
+            let medians: Vec<f64> = ratios
+                .iter()
+                .filter_map(|row| {
+                    median(
+                        &drawn
+                            .iter()
+                            .filter_map(|&k| row.get(k).copied().flatten())
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            geometric_mean(&medians)
+        })
+        .collect();
+    if figures.is_empty() {
+        return None;
+    }
+    figures.sort_by(f64::total_cmp);
+    let tail = (1.0 - confidence) / 2.0;
+    let at = |q: f64| {
+        figures[((q * (figures.len() - 1) as f64).round() as usize).min(figures.len() - 1)]
+    };
+    Some((at(tail), at(1.0 - tail)))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{geometric_mean, median, Spread};
+    use super::{geometric_mean, median, round_interval, Spread};
+
+    #[test]
+    fn the_round_interval_brackets_the_figure_and_is_reproducible() {
+        // One row whose ratio drifts from round to round, one that never changes.
+        let drift: Vec<Option<f64>> = [0.80, 0.85, 0.90, 0.95, 1.00, 1.05]
+            .into_iter()
+            .map(Some)
+            .collect();
+        let steady = vec![Some(0.9); 6];
+        let rows = vec![drift, steady.clone()];
+        let (low, high) = round_interval(&rows, 0.95, 2000, 7).unwrap();
+        let g = geometric_mean(&[0.925, 0.9]).unwrap();
+        let (least, most) = ((0.80f64 * 0.9).sqrt(), (1.05f64 * 0.9).sqrt());
+        assert!(
+            least <= low && low < g && g < high && high <= most,
+            "{low} {g} {high}"
+        );
+        assert_eq!(round_interval(&rows, 0.95, 2000, 7), Some((low, high)));
+        // A row that never changes has no spread; one round, or no ratio, no interval.
+        let (l, h) = round_interval(&[steady], 0.95, 500, 1).unwrap();
+        assert!(
+            (l - 0.9).abs() < 1e-12 && (h - 0.9).abs() < 1e-12,
+            "{l} {h}"
+        );
+        assert_eq!(round_interval(&[vec![Some(1.0)]], 0.95, 500, 1), None);
+        assert_eq!(round_interval(&[vec![None, None]], 0.95, 500, 1), None);
+        assert_eq!(round_interval(&[], 0.95, 500, 1), None);
+    }
 
     #[test]
     fn median_and_geometric_mean_on_known_numbers() {

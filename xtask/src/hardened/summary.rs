@@ -2,10 +2,9 @@
 //! the rounds, their geometric mean with a bootstrap interval over rounds, and the
 //! Markdown table.
 
-use allocmux_harness::numbers::{geometric_mean, median, Spread};
+use allocmux_harness::numbers::{self, geometric_mean, median, Spread};
 use allocmux_harness::report::si;
 use allocmux_harness::results::Machine;
-use allocmux_workloads::Rng;
 
 use super::Build;
 
@@ -59,54 +58,23 @@ pub const CONFIDENCE: f64 = 0.95;
 /// Resamples of [`round_interval`].
 pub const RESAMPLES: usize = 2000;
 
-/// A percentile bootstrap interval of the summary figure (the geometric mean of the rows'
-/// median ratios) that resamples whole rounds: each resample draws as many rounds as
-/// there were, with replacement, and recomputes every row's median over the drawn rounds
-/// and their geometric mean. A round ran every row once, so whatever the machine did
-/// during it stays together, as it did in the measurement. Seeded, so a summary is
-/// reproducible; `None` with fewer than two rounds or no complete pair.
+/// The bootstrap interval over rounds of the summary figure
+/// ([`allocmux_harness::numbers::round_interval`] of each row's per-round ratios).
 pub fn round_interval(
     ops: &[Vec<[Option<f64>; 2]>],
     confidence: f64,
     resamples: usize,
     seed: u64,
 ) -> Option<(f64, f64)> {
-    let rounds = ops.iter().map(Vec::len).max()?;
-    if rounds < 2 {
-        return None;
-    }
-    // Each row's ratio in each round (`None` for a missing or failed pair).
     let ratios: Vec<Vec<Option<f64>>> = ops
         .iter()
         .map(|row| {
-            (0..rounds)
-                .map(|k| {
-                    let pair = row.get(k)?;
-                    Some(pair[Build::Hardened.index()]? / pair[Build::Plain.index()]?)
-                })
+            row.iter()
+                .map(|pair| Some(pair[Build::Hardened.index()]? / pair[Build::Plain.index()]?))
                 .collect()
         })
         .collect();
-    let mut rng = Rng::new(seed);
-    let mut figures: Vec<f64> = (0..resamples)
-        .filter_map(|_| {
-            let drawn: Vec<usize> = (0..rounds).map(|_| rng.index(rounds)).collect();
-            let medians: Vec<f64> = ratios
-                .iter()
-                .filter_map(|row| median(&drawn.iter().filter_map(|&k| row[k]).collect::<Vec<_>>()))
-                .collect();
-            geometric_mean(&medians)
-        })
-        .collect();
-    if figures.is_empty() {
-        return None;
-    }
-    figures.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence) / 2.0;
-    let at = |q: f64| {
-        figures[((q * (figures.len() - 1) as f64).round() as usize).min(figures.len() - 1)]
-    };
-    Some((at(tail), at(1.0 - tail)))
+    numbers::round_interval(&ratios, confidence, resamples, seed)
 }
 
 /// Operations per second with an SI suffix as the matrix report writes them
@@ -246,34 +214,10 @@ mod tests {
     }
 
     #[test]
-    fn the_interval_resamples_rounds_and_is_reproducible() {
-        // One row whose ratio drifts from round to round, one that never changes.
-        let drift: Vec<[Option<f64>; 2]> = [0.80, 0.85, 0.90, 0.95, 1.00, 1.05]
-            .iter()
-            .map(|r| [Some(100.0), Some(100.0 * r)])
-            .collect();
-        let steady: Vec<[Option<f64>; 2]> = (0..6).map(|_| [Some(10.0), Some(9.0)]).collect();
-        let ops = vec![drift, steady.clone()];
-        let (low, high) = round_interval(&ops, 0.95, 2000, 7).unwrap();
-        let (_, g) = summarise(&["a".into(), "b".into()], &ops);
-        let g = g.unwrap();
-        // Inside what any resample can give, around the figure, and not a point.
-        let (least, most) = ((0.80f64 * 0.9).sqrt(), (1.05f64 * 0.9).sqrt());
-        assert!(
-            least <= low && low < g && g < high && high <= most,
-            "{low} {g} {high}"
-        );
-        assert_eq!(round_interval(&ops, 0.95, 2000, 7), Some((low, high)));
-        // A row that never changes has no spread; one round has no interval.
-        let (l, h) = round_interval(&[steady], 0.95, 500, 1).unwrap();
-        assert!(
-            (l - 0.9).abs() < 1e-12 && (h - 0.9).abs() < 1e-12,
-            "{l} {h}"
-        );
-        assert_eq!(
-            round_interval(&[vec![[Some(1.0), Some(1.0)]]], 0.95, 500, 1),
-            None
-        );
+    fn the_interval_line_gives_the_figure_and_the_cost() {
+        let ops = vec![vec![[Some(10.0), Some(9.0)], [Some(10.0), Some(9.5)]]];
+        let (low, high) = round_interval(&ops, 0.95, 500, 3).unwrap();
+        assert!((0.9 - 1e-12..=0.95 + 1e-12).contains(&low) && low <= high && high <= 0.95 + 1e-12);
         let text = render(
             &[],
             Some(0.95),
