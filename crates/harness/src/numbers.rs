@@ -59,14 +59,18 @@ impl Spread {
     }
 }
 
+/// Fewest rounds [`round_interval`] gives an interval for.
+pub const MIN_INTERVAL_ROUNDS: usize = 5;
+
 /// A percentile bootstrap interval (`confidence`, e.g. 0.95) of the geometric mean of
 /// medians that summarises a multi-row, multi-round measurement, resampling whole
 /// rounds. `ratios[row][round]` is one row's ratio in one round (`None` where that
 /// round has none). Each resample draws as many rounds as there were, with replacement,
 /// and recomputes every row's median over the drawn rounds and their geometric mean. A
 /// round measured every row once, so whatever the machine did during it stays together,
-/// as it did in the measurement. Seeded, so a summary is reproducible; `None` with fewer
-/// than two rounds or no ratio at all.
+/// as it did in the measurement. Seeded, so a summary is reproducible. `None` with fewer
+/// than [`MIN_INTERVAL_ROUNDS`] rounds (fewer give too few distinct resamples for the
+/// interval to mean anything: 3 rounds give 10) or no ratio at all.
 pub fn round_interval(
     ratios: &[Vec<Option<f64>>],
     confidence: f64,
@@ -74,7 +78,7 @@ pub fn round_interval(
     seed: u64,
 ) -> Option<(f64, f64)> {
     let rounds = ratios.iter().map(Vec::len).max()?;
-    if rounds < 2 {
+    if rounds < MIN_INTERVAL_ROUNDS {
         return None;
     }
     let mut rng = allocmux_workloads::Rng::new(seed);
@@ -127,14 +131,14 @@ mod tests {
             "{low} {g} {high}"
         );
         assert_eq!(round_interval(&rows, 0.95, 2000, 7), Some((low, high)));
-        // A row that never changes has no spread; one round, or no ratio, no interval.
+        // A row that never changes has no spread; four rounds, or no ratio, no interval.
         let (l, h) = round_interval(&[steady], 0.95, 500, 1).unwrap();
         assert!(
             (l - 0.9).abs() < 1e-12 && (h - 0.9).abs() < 1e-12,
             "{l} {h}"
         );
-        assert_eq!(round_interval(&[vec![Some(1.0)]], 0.95, 500, 1), None);
-        assert_eq!(round_interval(&[vec![None, None]], 0.95, 500, 1), None);
+        assert_eq!(round_interval(&[vec![Some(1.0); 4]], 0.95, 500, 1), None);
+        assert_eq!(round_interval(&[vec![None; 6]], 0.95, 500, 1), None);
         assert_eq!(round_interval(&[], 0.95, 500, 1), None);
     }
 

@@ -215,7 +215,9 @@ mod tests {
 
     #[test]
     fn the_interval_line_gives_the_figure_and_the_cost() {
-        let ops = vec![vec![[Some(10.0), Some(9.0)], [Some(10.0), Some(9.5)]]];
+        let ops = vec![[0.90, 0.95, 0.92, 0.93, 0.91]
+            .map(|r| [Some(10.0), Some(10.0 * r)])
+            .to_vec()];
         let (low, high) = round_interval(&ops, 0.95, 500, 3).unwrap();
         assert!((0.9 - 1e-12..=0.95 + 1e-12).contains(&low) && low <= high && high <= 0.95 + 1e-12);
         let text = render(

@@ -1,12 +1,13 @@
 //! The originals' summary: for each program and backend, speed and peak RSS
 //! relative to the system allocator, as the median of per-round ratios (the
 //! backend's run in round r against the system allocator's run in round r)
-//! with their min–max, and the geometric mean over the programs. Written as a
-//! terminal table, `summary.md` and `summary.csv`.
+//! with their min–max, and the geometric mean over the programs with its 95 %
+//! bootstrap interval over rounds. Written as a terminal table, `summary.md` and
+//! `summary.csv`.
 
 use std::fmt::Write as _;
 
-use allocmux_harness::numbers::{geometric_mean, Spread};
+use allocmux_harness::numbers::{geometric_mean, round_interval, Spread};
 use allocmux_harness::results::{CellRun, RunStatus};
 
 /// One backend's figures on one program.
@@ -14,6 +15,8 @@ use allocmux_harness::results::{CellRun, RunStatus};
 pub struct Cell {
     /// Speed ÷ the system allocator's, per round (median, min, max).
     pub speed: Option<Spread>,
+    /// That ratio in each round (indexed by round; `None` where a run failed).
+    pub by_round: Vec<Option<f64>>,
     /// Peak RSS ÷ the system allocator's (median of per-round ratios).
     pub rss: Option<f64>,
     /// Successful runs out of the runs made.
@@ -67,12 +70,14 @@ pub fn row(program: &str, own_figure: bool, backends: &[&str], runs: &[CellRun])
         .iter()
         .map(|&b| {
             let (mut speeds, mut rss) = (Vec::new(), Vec::new());
+            let mut by_round = vec![None; reps.last().map_or(0, |&r| r as usize + 1)];
             for &rep in &reps {
                 let (Some(base), Some(this)) = (ok(reference, rep), ok(b, rep)) else {
                     continue;
                 };
                 if let (Some(s0), Some(s1)) = (speed(base), speed(this)) {
                     speeds.push(s1 / s0);
+                    by_round[rep as usize] = Some(s1 / s0);
                 }
                 if let (Some(p0), Some(p1)) = (peak(base), peak(this)) {
                     if p0 > 0.0 {
@@ -82,6 +87,7 @@ pub fn row(program: &str, own_figure: bool, backends: &[&str], runs: &[CellRun])
             }
             Cell {
                 speed: Spread::of(&speeds),
+                by_round,
                 rss: allocmux_harness::numbers::median(&rss),
                 ok: runs
                     .iter()
@@ -98,16 +104,41 @@ pub fn row(program: &str, own_figure: bool, backends: &[&str], runs: &[CellRun])
     }
 }
 
-/// Geometric mean of each backend's median speed ratio over the rows that
-/// have one for it, with the number of rows it covers.
-pub fn geomeans(rows: &[Row], backends: usize) -> Vec<(Option<f64>, usize)> {
+/// One backend's geometric mean over the programs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geomean {
+    /// The geometric mean of the backend's median speed ratios.
+    pub value: Option<f64>,
+    /// Programs it covers (those with a ratio for the backend).
+    pub rows: usize,
+    /// Its 95 % bootstrap interval resampling whole rounds (`None` with fewer than five
+    /// rounds, and for the reference itself).
+    pub interval: Option<(f64, f64)>,
+}
+
+/// Confidence, resamples and seed of the geometric means' intervals.
+const CONFIDENCE: f64 = 0.95;
+const RESAMPLES: usize = 2000;
+const SEED: u64 = 0x4F52_4947;
+
+/// Each backend's geometric mean of its median speed ratio over the rows that have
+/// one for it (`backends` columns; column 0 is the reference).
+pub fn geomeans(rows: &[Row], backends: usize) -> Vec<Geomean> {
     (0..backends)
         .map(|i| {
             let v: Vec<f64> = rows
                 .iter()
                 .filter_map(|r| r.cells[i].speed.map(|s| s.median))
                 .collect();
-            (geometric_mean(&v), v.len())
+            let by_round: Vec<Vec<Option<f64>>> =
+                rows.iter().map(|r| r.cells[i].by_round.clone()).collect();
+            Geomean {
+                value: geometric_mean(&v),
+                rows: v.len(),
+                interval: (i > 0)
+                    .then(|| round_interval(&by_round, CONFIDENCE, RESAMPLES, SEED))
+                    .flatten(),
+            }
         })
         .collect()
 }
@@ -130,7 +161,9 @@ pub fn markdown(rows: &[Row], backends: &[&str], rounds: u32) -> String {
     let mut s = format!(
         "Speed and peak RSS relative to {base} (median of {rounds} per-round ratios, min–max \
          in brackets). Speed is the program's own figure where it prints one (marked *), \
-         else 1 / wall time.\n\n| program |",
+         else 1 / wall time. The geometric mean's brackets give the programs it covers and, \
+         with five rounds or more, its 95 % interval (a bootstrap that resamples whole \
+         rounds).\n\n| program |",
         base = backends[0]
     );
     for b in backends {
@@ -154,8 +187,11 @@ pub fn markdown(rows: &[Row], backends: &[&str], rounds: u32) -> String {
         s.push('\n');
     }
     s.push_str("| geometric mean |");
-    for (g, n) in geomeans(rows, backends.len()) {
-        let _ = write!(s, " {} ({n}) |", ratio(g));
+    for g in geomeans(rows, backends.len()) {
+        let interval = g
+            .interval
+            .map_or_else(String::new, |(lo, hi)| format!("; {lo:.2}–{hi:.2}"));
+        let _ = write!(s, " {} ({}{interval}) |", ratio(g.value), g.rows);
     }
     s.push_str(&" |".repeat(backends.len() - 1));
     s.push('\n');
@@ -178,8 +214,8 @@ pub fn terminal(rows: &[Row], backends: &[&str]) -> String {
         s.push('\n');
     }
     let _ = write!(s, "{:<16}", "geomean");
-    for ((g, _), w) in geomeans(rows, backends.len()).iter().zip(&widths) {
-        let _ = write!(s, "{:>w$}", ratio(*g));
+    for (g, w) in geomeans(rows, backends.len()).iter().zip(&widths) {
+        let _ = write!(s, "{:>w$}", ratio(g.value));
     }
     s.push('\n');
     s
@@ -272,8 +308,9 @@ mod tests {
             &[run("slab", 0, 1.0, 1, true)],
         );
         let g = geomeans(&[r1.clone(), r2.clone(), r3.clone()], 2);
-        assert_eq!(g[1].1, 2);
-        assert!((g[1].0.unwrap() - 3.0).abs() < 1e-9);
+        assert_eq!(g[1].rows, 2);
+        assert!((g[1].value.unwrap() - 3.0).abs() < 1e-9);
+        assert_eq!(g[1].interval, None, "one round has no interval");
         let md = markdown(&[r1, r2, r3], &["system", "slab"], 1);
         assert!(
             md.contains("| rate * | 1.00 (1.00–1.00) | 1.50 (1.50–1.50) | 1.00 |"),
@@ -285,6 +322,38 @@ mod tests {
         );
         assert!(
             md.contains("| geometric mean | 1.00 (2) | 3.00 (2) | |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn the_geometric_mean_gets_an_interval_over_rounds() {
+        // Five rounds; the slab's speed ratio is 2 to 6 (wall 2–6 s against 1 s).
+        let runs: Vec<CellRun> = (0..5)
+            .flat_map(|k| {
+                [
+                    run("system", k, 2.0 + f64::from(k), 10, true),
+                    run("slab", k, 1.0, 10, true),
+                ]
+            })
+            .collect();
+        let r = row("p", false, &["system", "slab"], &runs);
+        assert_eq!(
+            r.cells[1].by_round,
+            [2.0, 3.0, 4.0, 5.0, 6.0].map(Some).to_vec()
+        );
+        let g = geomeans(std::slice::from_ref(&r), 2);
+        assert_eq!(g[0].interval, None, "the reference column has none");
+        let (lo, hi) = g[1].interval.unwrap();
+        assert!(
+            (2.0..4.0).contains(&lo) && (4.0..=6.0).contains(&hi) && lo < hi,
+            "{lo} {hi}"
+        );
+        let md = markdown(&[r], &["system", "slab"], 5);
+        assert!(
+            md.contains(&format!(
+                "| geometric mean | 1.00 (1) | 4.00 (1; {lo:.2}–{hi:.2}) | |"
+            )),
             "{md}"
         );
     }
