@@ -42,6 +42,7 @@ pub fn load(path: &Path) -> Result<Recorded, String> {
     let text = std::fs::read_to_string(&file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     // Rows keyed by (workload, threads), in first-appearance order until sorted below.
+    let lines = text.lines().count();
     let mut keys: Vec<RowKey> = Vec::new();
     let mut ops: Vec<RowRuns> = Vec::new();
     for (n, line) in text
@@ -53,7 +54,13 @@ pub fn load(path: &Path) -> Result<Recorded, String> {
         let v: Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
         let workload = v["workload"].as_str().ok_or_else(|| bad("no `workload`"))?;
         let threads = v["threads"].as_u64().ok_or_else(|| bad("no `threads`"))?;
-        let round = v["round"].as_u64().ok_or_else(|| bad("no `round`"))? as usize;
+        let round = v["round"].as_u64().ok_or_else(|| bad("no `round`"))?;
+        // Every round of a real run has a line of its own, so a round number beyond the
+        // file's line count is not one this command wrote (and would size the table).
+        let round = usize::try_from(round)
+            .ok()
+            .filter(|&r| r < lines)
+            .ok_or_else(|| bad("`round` is out of range"))?;
         let build = match v["build"].as_str() {
             Some("plain") => Build::Plain,
             Some("hardened") => Build::Hardened,
@@ -135,6 +142,13 @@ mod tests {
         assert!(err.contains("runs.jsonl line 1: no `threads`"), "{err}");
         std::fs::write(&file, "").unwrap();
         assert!(load(&file).err().unwrap().contains("holds no runs"));
+        std::fs::write(
+            &file,
+            r#"{"workload":"larson","threads":1,"round":99999999999,"build":"plain","status":"Ok","ops_per_sec":1.0}"#,
+        )
+        .unwrap();
+        let err = load(&file).err().unwrap();
+        assert!(err.contains("`round` is out of range"), "{err}");
         let missing = load(&dir.path().join("nope")).err().unwrap();
         assert!(missing.contains("cannot read"), "{missing}");
     }
