@@ -43,7 +43,7 @@ use clap::Args;
 mod runs;
 mod summary;
 
-use summary::{render, round_interval, summarise, RunInfo, CONFIDENCE, RESAMPLES};
+use summary::{render, round_interval, summarise, RunInfo};
 
 /// Seed of the summary's bootstrap (fixed: a summary written twice is the same).
 const BOOTSTRAP_SEED: u64 = 0x4841_5244;
@@ -259,7 +259,7 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
 
     let labels: Vec<String> = rows.iter().map(plan::Cell::row_label).collect();
     let (summary, geomean) = summarise(&labels, &ops);
-    let interval = round_interval(&ops, CONFIDENCE, RESAMPLES, BOOTSTRAP_SEED);
+    let interval = round_interval(&ops, BOOTSTRAP_SEED);
     let machine = machine::describe();
     let info = RunInfo {
         mode: Some(mode),
@@ -305,7 +305,7 @@ fn exit_code(all_ran: bool, max_cost: Option<f64>, geomean: Option<f64>) -> Exit
 fn summarise_again(from: &Path, args: &HardenedArgs) -> Result<ExitCode, String> {
     let recorded = runs::load(from)?;
     let (summary, geomean) = summarise(&recorded.labels, &recorded.ops);
-    let interval = round_interval(&recorded.ops, CONFIDENCE, RESAMPLES, BOOTSTRAP_SEED);
+    let interval = round_interval(&recorded.ops, BOOTSTRAP_SEED);
     let info = RunInfo {
         mode: None,
         rounds: recorded.rounds,

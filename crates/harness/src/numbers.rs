@@ -59,10 +59,26 @@ impl Spread {
     }
 }
 
+/// The percentiles `(1 - confidence) / 2` and `(1 + confidence) / 2` of `values`
+/// (sorted in place; nearest rank), the two ends of a percentile bootstrap interval.
+/// `values` must not be empty.
+pub fn percentile_bounds(values: &mut [f64], confidence: f64) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let last = values.len() - 1;
+    let at = |q: f64| values[((q * last as f64).round() as usize).min(last)];
+    let tail = (1.0 - confidence) / 2.0;
+    (at(tail), at(1.0 - tail))
+}
+
 /// Fewest rounds [`round_interval`] gives an interval for.
 pub const MIN_INTERVAL_ROUNDS: usize = 5;
+/// Confidence of [`round_interval`]'s interval.
+pub const ROUND_INTERVAL_CONFIDENCE: f64 = 0.95;
+/// Resamples [`round_interval`] draws.
+pub const ROUND_INTERVAL_RESAMPLES: usize = 2000;
 
-/// A percentile bootstrap interval (`confidence`, e.g. 0.95) of the geometric mean of
+/// A percentile bootstrap interval ([`ROUND_INTERVAL_CONFIDENCE`], from
+/// [`ROUND_INTERVAL_RESAMPLES`] resamples drawn from `seed`) of the geometric mean of
 /// medians that summarises a multi-row, multi-round measurement, resampling whole
 /// rounds. `ratios[row][round]` is one row's ratio in one round (`None` where that
 /// round has none). Each resample draws as many rounds as there were, with replacement,
@@ -71,18 +87,13 @@ pub const MIN_INTERVAL_ROUNDS: usize = 5;
 /// as it did in the measurement. Seeded, so a summary is reproducible. `None` with fewer
 /// than [`MIN_INTERVAL_ROUNDS`] rounds (fewer give too few distinct resamples for the
 /// interval to mean anything: 3 rounds give 10) or no ratio at all.
-pub fn round_interval(
-    ratios: &[Vec<Option<f64>>],
-    confidence: f64,
-    resamples: usize,
-    seed: u64,
-) -> Option<(f64, f64)> {
+pub fn round_interval(ratios: &[Vec<Option<f64>>], seed: u64) -> Option<(f64, f64)> {
     let rounds = ratios.iter().map(Vec::len).max()?;
     if rounds < MIN_INTERVAL_ROUNDS {
         return None;
     }
     let mut rng = allocmux_workloads::Rng::new(seed);
-    let mut figures: Vec<f64> = (0..resamples)
+    let mut figures: Vec<f64> = (0..ROUND_INTERVAL_RESAMPLES)
         .filter_map(|_| {
             let drawn: Vec<usize> = (0..rounds).map(|_| rng.index(rounds)).collect();
             let medians: Vec<f64> = ratios
@@ -102,12 +113,7 @@ pub fn round_interval(
     if figures.is_empty() {
         return None;
     }
-    figures.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence) / 2.0;
-    let at = |q: f64| {
-        figures[((q * (figures.len() - 1) as f64).round() as usize).min(figures.len() - 1)]
-    };
-    Some((at(tail), at(1.0 - tail)))
+    Some(percentile_bounds(&mut figures, ROUND_INTERVAL_CONFIDENCE))
 }
 
 #[cfg(test)]
@@ -123,23 +129,23 @@ mod tests {
             .collect();
         let steady = vec![Some(0.9); 6];
         let rows = vec![drift, steady.clone()];
-        let (low, high) = round_interval(&rows, 0.95, 2000, 7).unwrap();
+        let (low, high) = round_interval(&rows, 7).unwrap();
         let g = geometric_mean(&[0.925, 0.9]).unwrap();
         let (least, most) = ((0.80f64 * 0.9).sqrt(), (1.05f64 * 0.9).sqrt());
         assert!(
             least <= low && low < g && g < high && high <= most,
             "{low} {g} {high}"
         );
-        assert_eq!(round_interval(&rows, 0.95, 2000, 7), Some((low, high)));
+        assert_eq!(round_interval(&rows, 7), Some((low, high)));
         // A row that never changes has no spread; four rounds, or no ratio, no interval.
-        let (l, h) = round_interval(&[steady], 0.95, 500, 1).unwrap();
+        let (l, h) = round_interval(&[steady], 1).unwrap();
         assert!(
             (l - 0.9).abs() < 1e-12 && (h - 0.9).abs() < 1e-12,
             "{l} {h}"
         );
-        assert_eq!(round_interval(&[vec![Some(1.0); 4]], 0.95, 500, 1), None);
-        assert_eq!(round_interval(&[vec![None; 6]], 0.95, 500, 1), None);
-        assert_eq!(round_interval(&[], 0.95, 500, 1), None);
+        assert_eq!(round_interval(&[vec![Some(1.0); 4]], 1), None);
+        assert_eq!(round_interval(&[vec![None; 6]], 1), None);
+        assert_eq!(round_interval(&[], 1), None);
     }
 
     #[test]

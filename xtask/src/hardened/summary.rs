@@ -2,7 +2,9 @@
 //! the rounds, their geometric mean with a bootstrap interval over rounds, and the
 //! Markdown table.
 
-use allocmux_harness::numbers::{self, geometric_mean, median, Spread};
+use allocmux_harness::numbers::{
+    self, geometric_mean, median, Spread, ROUND_INTERVAL_CONFIDENCE, ROUND_INTERVAL_RESAMPLES,
+};
 use allocmux_harness::report::si;
 use allocmux_harness::results::Machine;
 
@@ -36,10 +38,7 @@ pub fn summarise(
         .map(|(label, rounds)| {
             let of =
                 |b: Build| -> Vec<f64> { rounds.iter().filter_map(|r| r[b.index()]).collect() };
-            let ratios: Vec<f64> = rounds
-                .iter()
-                .filter_map(|r| Some(r[Build::Hardened.index()]? / r[Build::Plain.index()]?))
-                .collect();
+            let ratios: Vec<f64> = rounds.iter().filter_map(pair_ratio).collect();
             RowSummary {
                 label: label.clone(),
                 plain: median(&of(Build::Plain)),
@@ -53,28 +52,19 @@ pub fn summarise(
     (rows, geometric_mean(&medians))
 }
 
-/// Confidence of [`round_interval`]'s interval.
-pub const CONFIDENCE: f64 = 0.95;
-/// Resamples of [`round_interval`].
-pub const RESAMPLES: usize = 2000;
+/// One round's hardened ÷ plain ratio, when both runs succeeded.
+fn pair_ratio(pair: &[Option<f64>; 2]) -> Option<f64> {
+    Some(pair[Build::Hardened.index()]? / pair[Build::Plain.index()]?)
+}
 
 /// The bootstrap interval over rounds of the summary figure
 /// ([`allocmux_harness::numbers::round_interval`] of each row's per-round ratios).
-pub fn round_interval(
-    ops: &[Vec<[Option<f64>; 2]>],
-    confidence: f64,
-    resamples: usize,
-    seed: u64,
-) -> Option<(f64, f64)> {
+pub fn round_interval(ops: &[Vec<[Option<f64>; 2]>], seed: u64) -> Option<(f64, f64)> {
     let ratios: Vec<Vec<Option<f64>>> = ops
         .iter()
-        .map(|row| {
-            row.iter()
-                .map(|pair| Some(pair[Build::Hardened.index()]? / pair[Build::Plain.index()]?))
-                .collect()
-        })
+        .map(|row| row.iter().map(pair_ratio).collect())
         .collect();
-    numbers::round_interval(&ratios, confidence, resamples, seed)
+    numbers::round_interval(&ratios, seed)
 }
 
 /// Operations per second with an SI suffix as the matrix report writes them
@@ -142,9 +132,9 @@ pub fn render(
     }
     if let (Some(_), Some((low, high))) = (geomean, interval) {
         s.push_str(&format!(
-            "{:.0} % interval of that figure, resampling whole rounds (bootstrap, {RESAMPLES} \
-             resamples): {low:.3}–{high:.3} (a cost of {:.1}–{:.1} %).\n",
-            CONFIDENCE * 100.0,
+            "{:.0} % interval of that figure, resampling whole rounds (bootstrap, \
+             {ROUND_INTERVAL_RESAMPLES} resamples): {low:.3}–{high:.3} (a cost of {:.1}–{:.1} %).\n",
+            ROUND_INTERVAL_CONFIDENCE * 100.0,
             (1.0 - high) * 100.0,
             (1.0 - low) * 100.0
         ));
@@ -218,7 +208,7 @@ mod tests {
         let ops = vec![[0.90, 0.95, 0.92, 0.93, 0.91]
             .map(|r| [Some(10.0), Some(10.0 * r)])
             .to_vec()];
-        let (low, high) = round_interval(&ops, 0.95, 500, 3).unwrap();
+        let (low, high) = round_interval(&ops, 3).unwrap();
         assert!((0.9 - 1e-12..=0.95 + 1e-12).contains(&low) && low <= high && high <= 0.95 + 1e-12);
         let text = render(
             &[],

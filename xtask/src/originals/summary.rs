@@ -7,7 +7,9 @@
 
 use std::fmt::Write as _;
 
-use allocmux_harness::numbers::{geometric_mean, round_interval, Spread};
+use allocmux_harness::numbers::{
+    geometric_mean, round_interval, Spread, ROUND_INTERVAL_CONFIDENCE,
+};
 use allocmux_harness::results::{CellRun, RunStatus};
 
 /// One backend's figures on one program.
@@ -69,14 +71,13 @@ pub fn row(program: &str, own_figure: bool, backends: &[&str], runs: &[CellRun])
     let cells = backends
         .iter()
         .map(|&b| {
-            let (mut speeds, mut rss) = (Vec::new(), Vec::new());
+            let mut rss = Vec::new();
             let mut by_round = vec![None; reps.last().map_or(0, |&r| r as usize + 1)];
             for &rep in &reps {
                 let (Some(base), Some(this)) = (ok(reference, rep), ok(b, rep)) else {
                     continue;
                 };
                 if let (Some(s0), Some(s1)) = (speed(base), speed(this)) {
-                    speeds.push(s1 / s0);
                     by_round[rep as usize] = Some(s1 / s0);
                 }
                 if let (Some(p0), Some(p1)) = (peak(base), peak(this)) {
@@ -85,6 +86,7 @@ pub fn row(program: &str, own_figure: bool, backends: &[&str], runs: &[CellRun])
                     }
                 }
             }
+            let speeds: Vec<f64> = by_round.iter().flatten().copied().collect();
             Cell {
                 speed: Spread::of(&speeds),
                 by_round,
@@ -116,9 +118,7 @@ pub struct Geomean {
     pub interval: Option<(f64, f64)>,
 }
 
-/// Confidence, resamples and seed of the geometric means' intervals.
-const CONFIDENCE: f64 = 0.95;
-const RESAMPLES: usize = 2000;
+/// Seed of the geometric means' intervals (fixed: a summary written twice is the same).
 const SEED: u64 = 0x4F52_4947;
 
 /// Each backend's geometric mean of its median speed ratio over the rows that have
@@ -135,9 +135,7 @@ pub fn geomeans(rows: &[Row], backends: usize) -> Vec<Geomean> {
             Geomean {
                 value: geometric_mean(&v),
                 rows: v.len(),
-                interval: (i > 0)
-                    .then(|| round_interval(&by_round, CONFIDENCE, RESAMPLES, SEED))
-                    .flatten(),
+                interval: (i > 0).then(|| round_interval(&by_round, SEED)).flatten(),
             }
         })
         .collect()
@@ -162,9 +160,10 @@ pub fn markdown(rows: &[Row], backends: &[&str], rounds: u32) -> String {
         "Speed and peak RSS relative to {base} (median of {rounds} per-round ratios, min–max \
          in brackets). Speed is the program's own figure where it prints one (marked *), \
          else 1 / wall time. The geometric mean's brackets give the programs it covers and, \
-         with five rounds or more, its 95 % interval (a bootstrap that resamples whole \
-         rounds).\n\n| program |",
-        base = backends[0]
+         with five rounds or more, its {confidence:.0} % interval (a bootstrap that resamples \
+         whole rounds).\n\n| program |",
+        base = backends[0],
+        confidence = ROUND_INTERVAL_CONFIDENCE * 100.0
     );
     for b in backends {
         let _ = write!(s, " {b} speed |");

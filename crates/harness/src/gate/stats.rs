@@ -71,15 +71,11 @@ pub fn bootstrap(ratios: &[f64], confidence: f64, resamples: usize, seed: u64) -
             sum / logs.len() as f64
         })
         .collect();
-    means.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence) / 2.0;
-    let at = |q: f64| {
-        means[((q * (means.len() - 1) as f64).round() as usize).min(means.len() - 1)].exp()
-    };
+    let (low, high) = crate::numbers::percentile_bounds(&mut means, confidence);
     RatioEstimate {
         ratio,
-        low: at(tail),
-        high: at(1.0 - tail),
+        low: low.exp(),
+        high: high.exp(),
     }
 }
 
