@@ -18,6 +18,11 @@
 //! whole rounds, so a run can say whether it decides a question such as "within
 //! 5 %" or not.
 //!
+//! `--with-mimalloc` adds mimalloc as the matrix builds it and the same tree with
+//! the façade's `mimalloc-secure` to every round (four builds, order rotated per
+//! round), so the summary also gives what mimalloc's secure mode costs and how the
+//! hardened slab compares with it, measured side by side rather than quoted.
+//!
 //! Writes `target/hardened-cost/<time>/runs.jsonl` (a line per run, as runs
 //! complete) and `summary.md` (the machine and the table), and prints the
 //! table. `--from RUN` writes the summary of an earlier run again from its
@@ -30,28 +35,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use allocmux::Backend;
-use allocmux_harness::matrix::{
-    backend_version, build_runner, build_variant, plan, run_cell, runner_path, variant_path,
-    RunSettings, SourceAge,
-};
+use allocmux_harness::matrix::{plan, run_cell, RunSettings};
 use allocmux_harness::paths::{link_latest, start_run};
-use allocmux_harness::progress::{announced_build, Progress};
+use allocmux_harness::progress::Progress;
 use allocmux_harness::results::RunStatus;
 use allocmux_harness::{args as harness_args, machine, Paths};
 use clap::Args;
 
+mod builds;
 mod runs;
 mod summary;
 
-use summary::{render, round_interval, summarise, RunInfo};
+use builds::{round_order, runners, Build, Runs};
+use summary::{render, summarise, RunInfo};
 
 /// Seed of the summary's bootstrap (fixed: a summary written twice is the same).
 const BOOTSTRAP_SEED: u64 = 0x4841_5244;
-
-/// The façade feature of the hardened build.
-const HARDENED_FEATURE: &str = "allocmux/slab-hardened";
-/// The hardened runner's name beside the matrix's runners.
-const HARDENED_NAME: &str = "slab-hardened";
 
 /// Options of `cargo xtask hardened-cost`.
 #[derive(Args, Debug)]
@@ -74,13 +73,18 @@ pub struct HardenedArgs {
     /// Seconds before a run is killed and recorded as failed (default: 60 quick, 300 full).
     #[arg(long, value_parser = harness_args::positive_u64)]
     timeout: Option<u64>,
-    /// Reuse both runners of the last build instead of building (a runner older
+    /// Reuse the runners of the last build instead of building (a runner older
     /// than a source file is built again).
     #[arg(long)]
     no_build: bool,
+    /// Also measure mimalloc and its secure mode (`allocmux/mimalloc-secure`) in the
+    /// same rounds: the summary adds secure ÷ plain mimalloc and hardened slab ÷
+    /// mimalloc secure. Doubles the run's time.
+    #[arg(long)]
+    with_mimalloc: bool,
     /// Measure nothing: summarise an earlier run again from its `runs.jsonl` (the file,
     /// or the run's directory); printed, and written to `--out DIR` when given.
-    #[arg(long, value_name = "RUN", conflicts_with_all = ["rounds", "full", "timeout", "no_build", "workloads", "threads"])]
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["rounds", "full", "timeout", "no_build", "with_mimalloc", "workloads", "threads"])]
     from: Option<PathBuf>,
 }
 
@@ -97,85 +101,6 @@ fn max_cost(s: &str) -> Result<f64, String> {
     } else {
         Ok(t)
     }
-}
-
-/// The two builds compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Build {
-    /// The slab as the matrix builds it.
-    Plain,
-    /// The same tree with the hardened mode.
-    Hardened,
-}
-
-impl Build {
-    /// The name in results and messages.
-    fn name(self) -> &'static str {
-        match self {
-            Build::Plain => "plain",
-            Build::Hardened => "hardened",
-        }
-    }
-
-    /// Index into a pair of results.
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// The order of a row's pair in a round: plain first when `row + round` is even,
-/// so each row alternates from round to round.
-fn pair_order(row: usize, round: u32) -> [Build; 2] {
-    if (row + round as usize) % 2 == 0 {
-        [Build::Plain, Build::Hardened]
-    } else {
-        [Build::Hardened, Build::Plain]
-    }
-}
-
-/// Builds (or, with `--no-build`, finds) both runners and checks that each
-/// reports the build it is meant to be.
-fn runners(args: &HardenedArgs, paths: &Paths, logs: &Path) -> Result<[PathBuf; 2], String> {
-    let plain_path = runner_path(paths, Backend::Slab);
-    let hardened_path = variant_path(paths, HARDENED_NAME);
-    let sources = args.no_build.then(|| SourceAge::of(&paths.source));
-    let reuse_plain = sources.as_ref().is_some_and(|s| s.reusable(&plain_path));
-    let reuse_hardened = sources.as_ref().is_some_and(|s| s.reusable(&hardened_path));
-    if !reuse_plain {
-        announced_build(0, 2, "runner with slab", "slab", || {
-            build_runner(paths, Backend::Slab, false, logs)
-        })?;
-    }
-    if !reuse_hardened {
-        announced_build(1, 2, "runner with slab-hardened", HARDENED_NAME, || {
-            build_variant(
-                paths,
-                Backend::Slab,
-                HARDENED_NAME,
-                &[HARDENED_FEATURE],
-                logs,
-            )
-        })?;
-    }
-    for (path, build, reused) in [
-        (&plain_path, Build::Plain, reuse_plain),
-        (&hardened_path, Build::Hardened, reuse_hardened),
-    ] {
-        let version = backend_version(path).unwrap_or_default();
-        if version.contains("hardened") != (build == Build::Hardened) {
-            let what_next = if reused {
-                "build again without --no-build"
-            } else {
-                "it was built just now, so the façade's features did not select that build"
-            };
-            return Err(format!(
-                "{} reports slab version `{version}`, which is not the {} build; {what_next}",
-                path.display(),
-                build.name()
-            ));
-        }
-    }
-    Ok([plain_path, hardened_path])
 }
 
 /// Runs the comparison. Exit 0 when every run succeeded and the cost is within
@@ -199,22 +124,29 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
     );
     let results_dir = paths.target_dir.join("hardened-cost");
     let (_, out) = start_run(args.out.as_deref(), &results_dir)?;
-    let bins = runners(args, paths, &out.join("logs"))?;
+    let builds: &[Build] = if args.with_mimalloc {
+        &Build::ALL
+    } else {
+        &Build::SLAB
+    };
+    let bins = runners(builds, args.no_build, paths, &out.join("logs"))?;
 
     let runs_path = out.join("runs.jsonl");
     let mut runs_file = std::fs::File::create(&runs_path)
         .map_err(|e| format!("cannot create {}: {e}", runs_path.display()))?;
     let order = plan::shuffled_rounds(rows.len(), args.rounds, 0x4A4D);
     eprintln!(
-        "running {} rows × {} round(s) × 2 builds ({mode} parameters) → {}",
+        "running {} rows × {} round(s) × {} builds ({mode} parameters) → {}",
         rows.len(),
         args.rounds,
+        builds.len(),
         out.display()
     );
     if quick {
         eprintln!("quick parameters are too short for a claim; use --full for the figure");
     }
-    let mut ops = vec![vec![[None, None]; args.rounds as usize]; rows.len()];
+    let mut ops: Vec<Vec<Runs>> =
+        vec![vec![[None; Build::COUNT]; args.rounds as usize]; rows.len()];
     let mut failures = 0usize;
     let settings = RunSettings {
         quick,
@@ -222,12 +154,15 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
         sample: Duration::from_millis(10),
         env: &[("ALLOCMUX_IDLE_MS", "none")],
     };
-    let progress = Progress::new(2 * order.len() as u64);
+    let progress = Progress::new((builds.len() * order.len()) as u64);
     for &(row, round) in &order {
         let cell = &rows[row];
-        for build in pair_order(row, round) {
+        for build in round_order(builds, row, round) {
             progress.start(&format!("{} ({})", cell.label(), build.name()));
-            let run = run_cell(&bins[build.index()], cell, round, &settings);
+            let bin = bins[build.index()]
+                .as_deref()
+                .ok_or_else(|| format!("no runner for the {} build", build.name()))?;
+            let run = run_cell(bin, cell, round, &settings);
             let value = run.record.as_ref().map(|r| r.ops_per_sec);
             if run.status == RunStatus::Ok {
                 ops[row][round as usize][build.index()] = value;
@@ -258,15 +193,14 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
     progress.finish();
 
     let labels: Vec<String> = rows.iter().map(plan::Cell::row_label).collect();
-    let (summary, geomean) = summarise(&labels, &ops);
-    let interval = round_interval(&ops, BOOTSTRAP_SEED);
+    let (summary, figures) = summarise(&labels, &ops, BOOTSTRAP_SEED);
     let machine = machine::describe();
     let info = RunInfo {
         mode: Some(mode),
         rounds: args.rounds,
         machine: Some(&machine),
     };
-    let text = render(&summary, geomean, interval, &info);
+    let text = render(&summary, &figures, &info);
     let summary_path = out.join("summary.md");
     std::fs::write(&summary_path, &text)
         .map_err(|e| format!("cannot write {}: {e}", summary_path.display()))?;
@@ -281,7 +215,7 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
     if failures > 0 {
         eprintln!("{failures} run(s) failed (see above and runs.jsonl)");
     }
-    Ok(exit_code(failures == 0, args.max_cost, geomean))
+    Ok(exit_code(failures == 0, args.max_cost, figures[0].geomean))
 }
 
 /// 0 when every run succeeded and the cost is within `--max-cost`, else 1 (saying so).
@@ -304,14 +238,13 @@ fn exit_code(all_ran: bool, max_cost: Option<f64>, geomean: Option<f64>) -> Exit
 /// `--from RUN`: the summary of an earlier run, again from its `runs.jsonl`.
 fn summarise_again(from: &Path, args: &HardenedArgs) -> Result<ExitCode, String> {
     let recorded = runs::load(from)?;
-    let (summary, geomean) = summarise(&recorded.labels, &recorded.ops);
-    let interval = round_interval(&recorded.ops, BOOTSTRAP_SEED);
+    let (summary, figures) = summarise(&recorded.labels, &recorded.ops, BOOTSTRAP_SEED);
     let info = RunInfo {
         mode: None,
         rounds: recorded.rounds,
         machine: None,
     };
-    let text = render(&summary, geomean, interval, &info);
+    let text = render(&summary, &figures, &info);
     println!("{text}");
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out)
@@ -321,12 +254,13 @@ fn summarise_again(from: &Path, args: &HardenedArgs) -> Result<ExitCode, String>
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
+    // Complete: every build the file names ran in every round of every row.
     let complete = recorded
         .ops
         .iter()
         .flatten()
-        .all(|p| p[0].is_some() && p[1].is_some());
-    Ok(exit_code(complete, args.max_cost, geomean))
+        .all(|r| recorded.builds.iter().all(|b| r[b.index()].is_some()));
+    Ok(exit_code(complete, args.max_cost, figures[0].geomean))
 }
 
 #[cfg(test)]
@@ -334,7 +268,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
-    use super::{max_cost, pair_order, run, Build, HardenedArgs};
+    use super::{max_cost, run, HardenedArgs};
     use allocmux_harness::Paths;
 
     /// A stand-in runner in `bin`: answers `--backend-info` with `version`, crashes on
@@ -386,8 +320,86 @@ mod tests {
             out: Some(out.to_path_buf()),
             timeout: Some(30),
             no_build: true,
+            with_mimalloc: false,
             from: None,
         }
+    }
+
+    /// Adds fake mimalloc runners to `paths`: plain at 300 operations/s, the secure one
+    /// (reporting `secure_version`) at 100.
+    fn add_mimalloc(paths: &Paths, secure_version: &str) {
+        let bin = paths.runner_bin_dir();
+        fake_runner(&bin, "allocmux-runner-mimalloc", "3.3.2", 300, "none");
+        fake_runner(
+            &bin,
+            "allocmux-runner-mimalloc-secure",
+            secure_version,
+            100,
+            "none",
+        );
+    }
+
+    #[test]
+    fn with_mimalloc_four_builds_run_each_round_and_the_summary_compares_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = setup(dir.path(), "0.1.0 hardened");
+        add_mimalloc(&paths, "3.3.2 secure");
+        let out = dir.path().join("out");
+        let a = HardenedArgs {
+            rows: allocmux_harness::args::RowSelection {
+                workloads: Some(vec!["glibc-simple".into()]),
+                threads: None,
+            },
+            rounds: 5,
+            with_mimalloc: true,
+            ..args(&out)
+        };
+        let code = run(&a, &paths).unwrap();
+        assert_eq!(
+            format!("{code:?}"),
+            format!("{:?}", std::process::ExitCode::SUCCESS)
+        );
+        let runs = std::fs::read_to_string(out.join("runs.jsonl")).unwrap();
+        assert_eq!(runs.lines().count(), 20, "{runs}");
+        assert_eq!(
+            runs.matches("\"build\":\"mimalloc-secure\"").count(),
+            5,
+            "{runs}"
+        );
+        let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(
+            summary.contains("| glibc-simple | 200 | 150 | 0.750 | 0.750–0.750 | 5 | 300 | 100 | 0.333 | 0.333–0.333 | 1.500 |"),
+            "{summary}"
+        );
+        assert!(summary.contains("(secure mode costs 66.7 %)"), "{summary}");
+        assert!(
+            summary.contains("hardened slab ÷ mimalloc secure: **1.500**"),
+            "{summary}"
+        );
+
+        // `--from` gives the same figures back.
+        let again = dir.path().join("again");
+        let from = HardenedArgs {
+            from: Some(out.clone()),
+            out: Some(again.clone()),
+            ..args(&out)
+        };
+        run(&from, &paths).unwrap();
+        let rewritten = std::fs::read_to_string(again.join("summary.md")).unwrap();
+        assert!(rewritten.contains("| 1.500 |\n"), "{rewritten}");
+    }
+
+    #[test]
+    fn a_mimalloc_runner_that_is_not_the_secure_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = setup(dir.path(), "0.1.0 hardened");
+        add_mimalloc(&paths, "3.3.2");
+        let a = HardenedArgs {
+            with_mimalloc: true,
+            ..args(&dir.path().join("out"))
+        };
+        let e = run(&a, &paths).unwrap_err();
+        assert!(e.contains("not the mimalloc-secure build"), "{e}");
     }
 
     #[test]
@@ -453,17 +465,6 @@ mod tests {
         let e = run(&args(&dir.path().join("out")), &paths).unwrap_err();
         assert!(e.contains("not the hardened build"), "{e}");
         assert!(e.contains("without --no-build"), "{e}");
-    }
-
-    #[test]
-    fn each_row_alternates_which_build_runs_first() {
-        for row in 0..4 {
-            let firsts: Vec<Build> = (0..4).map(|round| pair_order(row, round)[0]).collect();
-            assert_ne!(firsts[0], firsts[1]);
-            assert_eq!(firsts[0], firsts[2]);
-            assert_ne!(firsts[2], firsts[3]);
-        }
-        assert_ne!(pair_order(0, 0)[0], pair_order(1, 0)[0]);
     }
 
     #[test]

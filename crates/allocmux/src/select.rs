@@ -52,11 +52,14 @@ cfg_if::cfg_if! {
         pub(crate) const INNER: Inner = mimalloc::MiMalloc;
         pub(crate) const ACTIVE: Backend = Backend::Mimalloc;
 
+        /// mimalloc's version, with ` secure` for its secure mode (`mimalloc-secure`),
+        /// so a runner's `--backend-info` tells the builds apart.
         pub(crate) fn version() -> Option<String> {
             // SAFETY: `mi_version` takes no arguments and only returns a constant.
             let v = unsafe { libmimalloc_sys::mi_version() };
+            let mode = if cfg!(feature = "mimalloc-secure") { " secure" } else { "" };
             // MI_MALLOC_VERSION is major·10000 + minor·100 + patch (30302 = 3.3.2).
-            Some(format!("{}.{}.{}", v / 10000, (v / 100) % 100, v % 100))
+            Some(format!("{}.{}.{}{mode}", v / 10000, (v / 100) % 100, v % 100))
         }
 
         /// mimalloc's process information: resident and committed bytes.

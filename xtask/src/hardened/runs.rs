@@ -6,21 +6,23 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::Build;
+use super::builds::{Build, Runs};
 
 /// A row: its workload and thread count.
 type RowKey = (String, u64);
-/// A row's throughput pairs, one per round (`[plain, hardened]`).
-type RowRuns = Vec<[Option<f64>; 2]>;
+/// A row's throughputs, one [`Runs`] per round.
+type RowRuns = Vec<Runs>;
 
 /// A run as `runs.jsonl` records it.
 pub struct Recorded {
     /// Row labels (`larson ×2`, `glibc-simple`).
     pub labels: Vec<String>,
     /// `ops[row][round][build]`: throughput, `None` for a failed or missing run.
-    pub ops: Vec<Vec<[Option<f64>; 2]>>,
+    pub ops: Vec<RowRuns>,
     /// Rounds (the highest round number plus one).
     pub rounds: u32,
+    /// The builds the file has lines of (failed runs included).
+    pub builds: Vec<Build>,
 }
 
 /// The row label of `workload` at `threads`: `workload ×threads` for a multithreaded
@@ -45,6 +47,7 @@ pub fn load(path: &Path) -> Result<Recorded, String> {
     let lines = text.lines().count();
     let mut keys: Vec<RowKey> = Vec::new();
     let mut ops: Vec<RowRuns> = Vec::new();
+    let mut builds: Vec<Build> = Vec::new();
     for (n, line) in text
         .lines()
         .enumerate()
@@ -61,11 +64,16 @@ pub fn load(path: &Path) -> Result<Recorded, String> {
             .ok()
             .filter(|&r| r < lines)
             .ok_or_else(|| bad("`round` is out of range"))?;
-        let build = match v["build"].as_str() {
-            Some("plain") => Build::Plain,
-            Some("hardened") => Build::Hardened,
-            _ => return Err(bad("`build` is neither `plain` nor `hardened`")),
-        };
+        let build = v["build"]
+            .as_str()
+            .and_then(Build::from_name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Build::ALL.iter().map(|b| b.name()).collect();
+                bad(&format!("`build` is none of {}", names.join(", ")))
+            })?;
+        if !builds.contains(&build) {
+            builds.push(build);
+        }
         let value = (v["status"].as_str() == Some("Ok"))
             .then(|| v["ops_per_sec"].as_f64())
             .flatten();
@@ -81,7 +89,7 @@ pub fn load(path: &Path) -> Result<Recorded, String> {
             }
         };
         if ops[row].len() <= round {
-            ops[row].resize(round + 1, [None, None]);
+            ops[row].resize(round + 1, [None; Build::COUNT]);
         }
         ops[row][round][build.index()] = value;
     }
@@ -90,7 +98,7 @@ pub fn load(path: &Path) -> Result<Recorded, String> {
         return Err(format!("{} holds no runs", file.display()));
     }
     for row in &mut ops {
-        row.resize(rounds, [None, None]);
+        row.resize(rounds, [None; Build::COUNT]);
     }
     // The matrix's order: registered workloads first in registry order (unknown ones
     // after them, by name), then ascending thread counts.
@@ -108,6 +116,7 @@ pub fn load(path: &Path) -> Result<Recorded, String> {
         labels: rows.iter().map(|((w, t), _)| label(w, *t)).collect(),
         ops: rows.into_iter().map(|(_, o)| o).collect(),
         rounds: rounds as u32,
+        builds,
     })
 }
 
@@ -123,14 +132,20 @@ mod tests {
             r#"{"workload":"larson","threads":2,"round":0,"build":"hardened","status":"Ok","ops_per_sec":90.0,"error":null}"#,
             r#"{"workload":"glibc-simple","threads":1,"round":1,"build":"hardened","status":"Crashed","ops_per_sec":null,"error":"x"}"#,
             r#"{"workload":"glibc-simple","threads":1,"round":1,"build":"plain","status":"Ok","ops_per_sec":50.0,"error":null}"#,
+            r#"{"workload":"larson","threads":2,"round":0,"build":"mimalloc-secure","status":"Ok","ops_per_sec":20.0,"error":null}"#,
         ];
         std::fs::write(dir.path().join("runs.jsonl"), lines.join("\n") + "\n").unwrap();
         let r = load(dir.path()).unwrap();
         // larson comes before glibc-simple in the registry, as in the matrix.
         assert_eq!(r.labels, ["larson ×2", "glibc-simple"]);
         assert_eq!(r.rounds, 2);
-        assert_eq!(r.ops[0], vec![[Some(100.0), Some(90.0)], [None, None]]);
-        assert_eq!(r.ops[1], vec![[None, None], [Some(50.0), None]]);
+        assert_eq!(r.builds.len(), 3);
+        let none = [None; 4];
+        assert_eq!(
+            r.ops[0],
+            vec![[Some(100.0), Some(90.0), None, Some(20.0)], none]
+        );
+        assert_eq!(r.ops[1], vec![none, [Some(50.0), None, None, None]]);
     }
 
     #[test]
@@ -149,6 +164,16 @@ mod tests {
         .unwrap();
         let err = load(&file).err().unwrap();
         assert!(err.contains("`round` is out of range"), "{err}");
+        std::fs::write(
+            &file,
+            r#"{"workload":"larson","threads":1,"round":0,"build":"secure","status":"Ok","ops_per_sec":1.0}"#,
+        )
+        .unwrap();
+        let err = load(&file).err().unwrap();
+        assert!(
+            err.contains("`build` is none of plain, hardened, mimalloc, mimalloc-secure"),
+            "{err}"
+        );
         let missing = load(&dir.path().join("nope")).err().unwrap();
         assert!(missing.contains("cannot read"), "{missing}");
     }

@@ -1,6 +1,7 @@
 //! The hardened-cost command's figures: each row's hardened ÷ plain ratios over
-//! the rounds, their geometric mean with a bootstrap interval over rounds, and the
-//! Markdown table.
+//! the rounds (with `--with-mimalloc` also mimalloc secure ÷ plain mimalloc and
+//! hardened slab ÷ mimalloc secure), their geometric means with bootstrap intervals
+//! over rounds, and the Markdown table.
 
 use allocmux_harness::numbers::{
     self, geometric_mean, median, Spread, ROUND_INTERVAL_CONFIDENCE, ROUND_INTERVAL_RESAMPLES,
@@ -8,61 +9,136 @@ use allocmux_harness::numbers::{
 use allocmux_harness::report::si;
 use allocmux_harness::results::Machine;
 
-use super::Build;
+use super::builds::{Build, Runs};
+
+/// A ratio the summary reports: one round's `numerator ÷ denominator` throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ratio {
+    /// The slab's hardened mode against the plain slab: the command's figure.
+    HardenedCost,
+    /// mimalloc's secure mode against plain mimalloc (`--with-mimalloc`).
+    SecureCost,
+    /// The hardened slab against mimalloc's secure mode (`--with-mimalloc`).
+    HardenedVsSecure,
+}
+
+impl Ratio {
+    /// Every ratio, in the order the summary gives them.
+    pub const ALL: [Ratio; 3] = [
+        Ratio::HardenedCost,
+        Ratio::SecureCost,
+        Ratio::HardenedVsSecure,
+    ];
+
+    /// The builds divided: `(numerator, denominator)`.
+    fn builds(self) -> (Build, Build) {
+        match self {
+            Ratio::HardenedCost => (Build::Hardened, Build::Plain),
+            Ratio::SecureCost => (Build::MimallocSecure, Build::Mimalloc),
+            Ratio::HardenedVsSecure => (Build::Hardened, Build::MimallocSecure),
+        }
+    }
+
+    /// This ratio of one round, when both of its runs succeeded.
+    pub fn of(self, runs: &Runs) -> Option<f64> {
+        let (num, den) = self.builds();
+        Some(runs[num.index()]? / runs[den.index()]?)
+    }
+
+    /// The geometric-mean line's words for it.
+    fn phrase(self) -> &'static str {
+        match self {
+            Ratio::HardenedCost => "hardened slab ÷ plain slab",
+            Ratio::SecureCost => "mimalloc secure ÷ plain mimalloc",
+            Ratio::HardenedVsSecure => "hardened slab ÷ mimalloc secure",
+        }
+    }
+}
 
 /// One row's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowSummary {
     /// `workload` or `workload ×threads`.
     pub label: String,
-    /// Median throughput of the plain build's successful runs (operations/s).
-    pub plain: Option<f64>,
-    /// Median throughput of the hardened build's successful runs.
-    pub hardened: Option<f64>,
-    /// Hardened ÷ plain over the rounds where both runs succeeded.
-    pub ratio: Option<Spread>,
-    /// Rounds where both runs succeeded.
+    /// Median throughput of each build's successful runs (operations/s), by
+    /// [`Build::index`].
+    pub ops: Runs,
+    /// Each [`Ratio`]'s median and min–max over the rounds where both runs succeeded.
+    pub ratios: [Option<Spread>; 3],
+    /// Rounds where both slab runs succeeded.
     pub pairs: usize,
 }
 
+impl RowSummary {
+    /// `ratio`'s figures.
+    pub fn ratio(&self, ratio: Ratio) -> Option<Spread> {
+        self.ratios[ratio as usize]
+    }
+}
+
+/// A ratio's summary figure: the geometric mean of the rows' medians (rows without a
+/// complete pair are left out) with its bootstrap interval over rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Figure {
+    /// The geometric mean.
+    pub geomean: Option<f64>,
+    /// Its interval ([`round_interval`]).
+    pub interval: Option<(f64, f64)>,
+}
+
 /// Each row's summary from its throughputs, `ops[row][round][build]` (`None`
-/// for a failed run), and the geometric mean of the rows' median ratios (rows
-/// without a complete pair are left out).
+/// for a failed or absent run), and each [`Ratio`]'s [`Figure`] (its bootstrap
+/// interval drawn with `seed`).
 pub fn summarise(
     labels: &[String],
-    ops: &[Vec<[Option<f64>; 2]>],
-) -> (Vec<RowSummary>, Option<f64>) {
+    ops: &[Vec<Runs>],
+    seed: u64,
+) -> (Vec<RowSummary>, [Figure; 3]) {
     let rows: Vec<RowSummary> = labels
         .iter()
         .zip(ops)
         .map(|(label, rounds)| {
-            let of =
-                |b: Build| -> Vec<f64> { rounds.iter().filter_map(|r| r[b.index()]).collect() };
-            let ratios: Vec<f64> = rounds.iter().filter_map(pair_ratio).collect();
+            let ratios = Ratio::ALL.map(|q| {
+                let r: Vec<f64> = rounds.iter().filter_map(|x| q.of(x)).collect();
+                Spread::of(&r)
+            });
             RowSummary {
                 label: label.clone(),
-                plain: median(&of(Build::Plain)),
-                hardened: median(&of(Build::Hardened)),
-                ratio: Spread::of(&ratios),
-                pairs: ratios.len(),
+                ops: Build::ALL.map(|b| {
+                    median(
+                        &rounds
+                            .iter()
+                            .filter_map(|r| r[b.index()])
+                            .collect::<Vec<_>>(),
+                    )
+                }),
+                ratios,
+                pairs: rounds
+                    .iter()
+                    .filter_map(|x| Ratio::HardenedCost.of(x))
+                    .count(),
             }
         })
         .collect();
-    let medians: Vec<f64> = rows.iter().filter_map(|r| Some(r.ratio?.median)).collect();
-    (rows, geometric_mean(&medians))
+    let figures = Ratio::ALL.map(|q| {
+        let medians: Vec<f64> = rows
+            .iter()
+            .filter_map(|r| Some(r.ratio(q)?.median))
+            .collect();
+        Figure {
+            geomean: geometric_mean(&medians),
+            interval: round_interval(ops, q, seed),
+        }
+    });
+    (rows, figures)
 }
 
-/// One round's hardened ÷ plain ratio, when both runs succeeded.
-fn pair_ratio(pair: &[Option<f64>; 2]) -> Option<f64> {
-    Some(pair[Build::Hardened.index()]? / pair[Build::Plain.index()]?)
-}
-
-/// The bootstrap interval over rounds of the summary figure
+/// The bootstrap interval over rounds of `ratio`'s summary figure
 /// ([`allocmux_harness::numbers::round_interval`] of each row's per-round ratios).
-pub fn round_interval(ops: &[Vec<[Option<f64>; 2]>], seed: u64) -> Option<(f64, f64)> {
+pub fn round_interval(ops: &[Vec<Runs>], ratio: Ratio, seed: u64) -> Option<(f64, f64)> {
     let ratios: Vec<Vec<Option<f64>>> = ops
         .iter()
-        .map(|row| row.iter().map(pair_ratio).collect())
+        .map(|row| row.iter().map(|r| ratio.of(r)).collect())
         .collect();
     numbers::round_interval(&ratios, seed)
 }
@@ -71,6 +147,16 @@ pub fn round_interval(ops: &[Vec<[Option<f64>; 2]>], seed: u64) -> Option<(f64, 
 /// (`108M`, `56.2k`), or `–`.
 fn ops_text(v: Option<f64>) -> String {
     v.map_or_else(|| "–".into(), si)
+}
+
+/// A ratio's median, or `failed`.
+fn ratio_text(r: Option<Spread>) -> String {
+    r.map_or_else(|| "failed".into(), |x| format!("{:.3}", x.median))
+}
+
+/// A ratio's min–max, or `–`.
+fn spread_text(r: Option<Spread>) -> String {
+    r.map_or_else(|| "–".into(), |x| format!("{:.3}–{:.3}", x.min, x.max))
 }
 
 /// What the summary says about the run besides its figures.
@@ -83,15 +169,13 @@ pub struct RunInfo<'a> {
     pub machine: Option<&'a Machine>,
 }
 
-/// The Markdown summary: what was measured, on what, and the table; `interval` is
-/// [`round_interval`]'s.
-pub fn render(
-    rows: &[RowSummary],
-    geomean: Option<f64>,
-    interval: Option<(f64, f64)>,
-    run: &RunInfo,
-) -> String {
+/// The Markdown summary: what was measured, on what, and the table, with mimalloc's
+/// columns and lines when any row has a mimalloc run.
+pub fn render(rows: &[RowSummary], figures: &[Figure; 3], run: &RunInfo) -> String {
     let rounds = run.rounds;
+    let with_mimalloc = rows.iter().any(|r| {
+        r.ops[Build::Mimalloc.index()].is_some() || r.ops[Build::MimallocSecure.index()].is_some()
+    });
     let params = run
         .mode
         .map_or_else(String::new, |m| format!(", {m} parameters"));
@@ -99,44 +183,105 @@ pub fn render(
         || "not recorded with the runs (see the run's own summary.md)".to_owned(),
         |m| format!("{}, {}, {}", m.summary(), m.kernel_phrase(), m.rustc),
     );
+    let (title, builds, extra_head, extra_rule) = if with_mimalloc {
+        (
+            "Hardened ÷ plain slab throughput, and mimalloc's secure mode",
+            "four builds (the slab plain and hardened, mimalloc plain and secure)",
+            " mimalloc ops/s | secure ops/s | secure ÷ mimalloc | min–max | hardened ÷ secure |",
+            "---:|---:|---:|---|---:|",
+        )
+    } else {
+        ("Hardened ÷ plain slab throughput", "", "", "")
+    };
     let mut s = format!(
-        "# Hardened ÷ plain slab throughput\n\n{} rows, {rounds} interleaved round{}{params}, \
+        "# {title}\n\n{} rows, {rounds} interleaved round{}{}{params}, \
          no idle phase. Machine: {machine}.\n\n\
-         | row | plain ops/s | hardened ops/s | hardened ÷ plain | min–max | pairs |\n\
-         |---|---:|---:|---:|---|---:|\n",
+         | row | plain ops/s | hardened ops/s | hardened ÷ plain | min–max | pairs |{extra_head}\n\
+         |---|---:|---:|---:|---|---:|{extra_rule}\n",
         rows.len(),
         if rounds == 1 { "" } else { "s" },
+        if builds.is_empty() {
+            String::new()
+        } else {
+            format!(" of {builds}")
+        },
     );
     for r in rows {
-        let (ratio, spread) = match r.ratio {
-            Some(x) => (
-                format!("{:.3}", x.median),
-                format!("{:.3}–{:.3}", x.min, x.max),
-            ),
-            None => ("failed".into(), "–".into()),
-        };
+        let h = r.ratio(Ratio::HardenedCost);
         s.push_str(&format!(
-            "| {} | {} | {} | {ratio} | {spread} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} |",
             r.label,
-            ops_text(r.plain),
-            ops_text(r.hardened),
+            ops_text(r.ops[Build::Plain.index()]),
+            ops_text(r.ops[Build::Hardened.index()]),
+            ratio_text(h),
+            spread_text(h),
             r.pairs
         ));
+        if with_mimalloc {
+            let m = r.ratio(Ratio::SecureCost);
+            s.push_str(&format!(
+                " {} | {} | {} | {} | {} |",
+                ops_text(r.ops[Build::Mimalloc.index()]),
+                ops_text(r.ops[Build::MimallocSecure.index()]),
+                ratio_text(m),
+                spread_text(m),
+                ratio_text(r.ratio(Ratio::HardenedVsSecure)),
+            ));
+        }
+        s.push('\n');
     }
-    match geomean {
-        Some(g) => s.push_str(&format!(
-            "\nGeometric mean of the rows' medians: **{g:.3}** (hardened costs {:.1} %).\n",
+    s.push('\n');
+    let shown: &[Ratio] = if with_mimalloc {
+        &Ratio::ALL
+    } else {
+        &[Ratio::HardenedCost]
+    };
+    for (i, &q) in shown.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(&figure_lines(q, &figures[q as usize]));
+    }
+    s
+}
+
+/// The geometric-mean line of `ratio` and, when there is one, its interval line.
+fn figure_lines(ratio: Ratio, figure: &Figure) -> String {
+    let Some(g) = figure.geomean else {
+        return format!(
+            "No row has a complete pair for {}: no geometric mean.\n",
+            ratio.phrase()
+        );
+    };
+    let is_cost = ratio != Ratio::HardenedVsSecure;
+    let mut s = if ratio == Ratio::HardenedCost {
+        format!(
+            "Geometric mean of the rows' medians: **{g:.3}** (hardened costs {:.1} %).\n",
             (1.0 - g) * 100.0
-        )),
-        None => s.push_str("\nNo row has a complete pair: no geometric mean.\n"),
-    }
-    if let (Some(_), Some((low, high))) = (geomean, interval) {
+        )
+    } else if is_cost {
+        format!(
+            "Geometric mean, {}: **{g:.3}** (secure mode costs {:.1} %).\n",
+            ratio.phrase(),
+            (1.0 - g) * 100.0
+        )
+    } else {
+        format!("Geometric mean, {}: **{g:.3}**.\n", ratio.phrase())
+    };
+    if let Some((low, high)) = figure.interval {
+        let cost = if is_cost {
+            format!(
+                " (a cost of {:.1}–{:.1} %)",
+                (1.0 - high) * 100.0,
+                (1.0 - low) * 100.0
+            )
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
             "{:.0} % interval of that figure, resampling whole rounds (bootstrap, \
-             {ROUND_INTERVAL_RESAMPLES} resamples): {low:.3}–{high:.3} (a cost of {:.1}–{:.1} %).\n",
+             {ROUND_INTERVAL_RESAMPLES} resamples): {low:.3}–{high:.3}{cost}.\n",
             ROUND_INTERVAL_CONFIDENCE * 100.0,
-            (1.0 - high) * 100.0,
-            (1.0 - low) * 100.0
         ));
     }
     s
@@ -144,8 +289,14 @@ pub fn render(
 
 #[cfg(test)]
 mod tests {
-    use super::{render, round_interval, summarise, RunInfo};
+    use super::{render, round_interval, summarise, Figure, Ratio, RunInfo};
+    use crate::hardened::builds::Runs;
     use allocmux_harness::results::Machine;
+
+    /// A round of the slab pair only.
+    fn slab(plain: Option<f64>, hardened: Option<f64>) -> Runs {
+        [plain, hardened, None, None]
+    }
 
     #[test]
     fn ratios_pair_runs_of_one_round_and_skip_failed_ones() {
@@ -153,43 +304,53 @@ mod tests {
         let ops = vec![
             // a: ratios 0.9, 0.8 and a round whose hardened run failed.
             vec![
-                [Some(100e6), Some(90e6)],
-                [Some(50e6), Some(40e6)],
-                [Some(80e6), None],
+                slab(Some(100e6), Some(90e6)),
+                slab(Some(50e6), Some(40e6)),
+                slab(Some(80e6), None),
             ],
             // b: one round, ratio 0.5.
-            vec![[Some(10e3), Some(5e3)]],
+            vec![slab(Some(10e3), Some(5e3))],
             // c: never a complete pair.
-            vec![[None, Some(1.0)], [Some(2.0), None]],
+            vec![slab(None, Some(1.0)), slab(Some(2.0), None)],
         ];
-        let (rows, geomean) = summarise(&labels, &ops);
+        let (rows, figures) = summarise(&labels, &ops, 1);
         assert_eq!(rows[0].pairs, 2);
-        let a = rows[0].ratio.unwrap();
+        let a = rows[0].ratio(Ratio::HardenedCost).unwrap();
         assert!(
             (a.median - 0.85).abs() < 1e-12 && a.min == 0.8 && a.max == 0.9,
             "{a:?}"
         );
-        assert_eq!(rows[0].plain, Some(80e6));
-        assert_eq!(rows[0].hardened, Some(65e6));
-        assert_eq!(rows[1].ratio.unwrap().median, 0.5);
-        assert_eq!((rows[2].ratio, rows[2].pairs), (None, 0));
-        // The geometric mean of 0.85 and 0.5 (c has none).
-        let g = geomean.unwrap();
+        assert_eq!(rows[0].ops[0], Some(80e6));
+        assert_eq!(rows[0].ops[1], Some(65e6));
+        assert_eq!(rows[0].ratio(Ratio::SecureCost), None);
+        assert_eq!(rows[1].ratio(Ratio::HardenedCost).unwrap().median, 0.5);
+        assert_eq!(
+            (rows[2].ratio(Ratio::HardenedCost), rows[2].pairs),
+            (None, 0)
+        );
+        // The geometric mean of 0.85 and 0.5 (c has none); three rounds give no interval.
+        let g = figures[0].geomean.unwrap();
         assert!((g - (0.85f64 * 0.5).sqrt()).abs() < 1e-12, "{g}");
+        assert_eq!(figures[0].interval, None);
+        assert_eq!(figures[1], Figure::default());
         let machine = Machine::default();
         let info = RunInfo {
             mode: Some("full"),
             rounds: 3,
             machine: Some(&machine),
         };
-        let text = render(&rows, geomean, None, &info);
+        let text = render(&rows, &figures, &info);
         assert!(
             text.contains("3 interleaved rounds, full parameters, no idle phase"),
             "{text}"
         );
         assert!(!text.contains("resamples"), "{text}");
         assert!(
-            text.contains("| a | 80.0M | 65.0M | 0.850 | 0.800–0.900 | 2 |"),
+            !text.contains("mimalloc"),
+            "no mimalloc runs, no columns: {text}"
+        );
+        assert!(
+            text.contains("| a | 80.0M | 65.0M | 0.850 | 0.800–0.900 | 2 |\n"),
             "{text}"
         );
         assert!(
@@ -204,16 +365,61 @@ mod tests {
     }
 
     #[test]
+    fn mimalloc_runs_add_their_columns_and_figures() {
+        let labels = vec!["a".to_owned()];
+        let ops = vec![[0.9, 0.95, 0.92, 0.93, 0.91]
+            .map(|r| [Some(10.0), Some(10.0 * r), Some(20.0), Some(5.0)])
+            .to_vec()];
+        let (rows, figures) = summarise(&labels, &ops, 7);
+        assert_eq!(rows[0].ratio(Ratio::SecureCost).unwrap().median, 0.25);
+        let vs = rows[0].ratio(Ratio::HardenedVsSecure).unwrap();
+        assert!((vs.median - 1.84).abs() < 1e-12, "{vs:?}");
+        let text = render(
+            &rows,
+            &figures,
+            &RunInfo {
+                mode: None,
+                rounds: 5,
+                machine: None,
+            },
+        );
+        assert!(text.contains("and mimalloc's secure mode"), "{text}");
+        assert!(
+            text.contains("5 interleaved rounds of four builds"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| a | 10.0 | 9.20 | 0.920 | 0.900–0.950 | 5 | 20.0 | 5.00 | 0.250 | 0.250–0.250 | 1.840 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mimalloc secure ÷ plain mimalloc: **0.250** (secure mode costs 75.0 %)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hardened slab ÷ mimalloc secure: **1.840**.\n95 % interval"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_interval_line_gives_the_figure_and_the_cost() {
         let ops = vec![[0.90, 0.95, 0.92, 0.93, 0.91]
-            .map(|r| [Some(10.0), Some(10.0 * r)])
+            .map(|r| [Some(10.0), Some(10.0 * r), None, None])
             .to_vec()];
-        let (low, high) = round_interval(&ops, 3).unwrap();
+        let (low, high) = round_interval(&ops, Ratio::HardenedCost, 3).unwrap();
         assert!((0.9 - 1e-12..=0.95 + 1e-12).contains(&low) && low <= high && high <= 0.95 + 1e-12);
+        let figures = [
+            Figure {
+                geomean: Some(0.95),
+                interval: Some((0.94, 0.96)),
+            },
+            Figure::default(),
+            Figure::default(),
+        ];
         let text = render(
             &[],
-            Some(0.95),
-            Some((0.94, 0.96)),
+            &figures,
             &RunInfo {
                 mode: None,
                 rounds: 6,
