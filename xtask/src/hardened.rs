@@ -267,6 +267,7 @@ fn summarise_again(from: &Path, args: &HardenedArgs) -> Result<ExitCode, String>
 mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
+    use std::process::ExitCode;
 
     use super::{max_cost, run, HardenedArgs};
     use allocmux_harness::Paths;
@@ -325,6 +326,21 @@ mod tests {
         }
     }
 
+    /// Runs `--from out` into `dir/again`: the exit code and the summary written.
+    fn summarise_from(dir: &Path, out: &Path, paths: &Paths) -> (ExitCode, String) {
+        let again = dir.join("again");
+        let from = HardenedArgs {
+            from: Some(out.to_path_buf()),
+            out: Some(again.clone()),
+            ..args(out)
+        };
+        let code = run(&from, paths).unwrap();
+        (
+            code,
+            std::fs::read_to_string(again.join("summary.md")).unwrap(),
+        )
+    }
+
     /// Adds fake mimalloc runners to `paths`: plain at 300 operations/s, the secure one
     /// (reporting `secure_version`) at 100.
     fn add_mimalloc(paths: &Paths, secure_version: &str) {
@@ -378,14 +394,7 @@ mod tests {
         );
 
         // `--from` gives the same figures back.
-        let again = dir.path().join("again");
-        let from = HardenedArgs {
-            from: Some(out.clone()),
-            out: Some(again.clone()),
-            ..args(&out)
-        };
-        run(&from, &paths).unwrap();
-        let rewritten = std::fs::read_to_string(again.join("summary.md")).unwrap();
+        let (_, rewritten) = summarise_from(dir.path(), &out, &paths);
         assert!(rewritten.contains("| 1.500 |\n"), "{rewritten}");
     }
 
@@ -429,18 +438,11 @@ mod tests {
         );
 
         // `--from` writes the same table again from runs.jsonl, and the same exit code.
-        let again = dir.path().join("again");
-        let from = HardenedArgs {
-            from: Some(out.clone()),
-            out: Some(again.clone()),
-            ..args(&out)
-        };
-        let code = run(&from, &paths).unwrap();
+        let (code, rewritten) = summarise_from(dir.path(), &out, &paths);
         assert_eq!(
             format!("{code:?}"),
             format!("{:?}", std::process::ExitCode::from(1))
         );
-        let rewritten = std::fs::read_to_string(again.join("summary.md")).unwrap();
         let table = |s: &str| -> Vec<String> {
             s.lines()
                 .filter(|l| l.starts_with('|') || l.contains("Geometric mean"))
