@@ -64,7 +64,7 @@ pub struct HardenedArgs {
     /// are too short for a claim).
     #[arg(long)]
     full: bool,
-    /// Exit 1 when the geometric-mean cost is above this many percent (e.g. 5).
+    /// Exit 1 when the hardened slab's geometric-mean cost is above this many percent (e.g. 5).
     #[arg(long, value_parser = max_cost)]
     max_cost: Option<f64>,
     /// Directory for the results (default: target/hardened-cost/<timestamp>).
