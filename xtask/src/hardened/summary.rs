@@ -254,27 +254,31 @@ fn figure_lines(ratio: Ratio, figure: &Figure) -> String {
         );
     };
     let is_cost = ratio != Ratio::HardenedVsSecure;
+    // A ratio above 1 is a gain, not a negative cost.
+    let effect = |mode: &str| {
+        if g <= 1.0 {
+            format!("{mode} costs {:.1} %", (1.0 - g) * 100.0)
+        } else {
+            format!("{mode} is {:.1} % faster", (g - 1.0) * 100.0)
+        }
+    };
     let mut s = if ratio == Ratio::HardenedCost {
         format!(
-            "Geometric mean of the rows' medians: **{g:.3}** (hardened costs {:.1} %).\n",
-            (1.0 - g) * 100.0
+            "Geometric mean of the rows' medians: **{g:.3}** ({}).\n",
+            effect("hardened")
         )
     } else if is_cost {
         format!(
-            "Geometric mean, {}: **{g:.3}** (secure mode costs {:.1} %).\n",
+            "Geometric mean, {}: **{g:.3}** ({}).\n",
             ratio.phrase(),
-            (1.0 - g) * 100.0
+            effect("secure mode")
         )
     } else {
         format!("Geometric mean, {}: **{g:.3}**.\n", ratio.phrase())
     };
     if let Some((low, high)) = figure.interval {
         let cost = if is_cost {
-            format!(
-                " (a cost of {:.1}–{:.1} %)",
-                (1.0 - high) * 100.0,
-                (1.0 - low) * 100.0
-            )
+            format!(" ({})", cost_range(low, high))
         } else {
             String::new()
         };
@@ -285,6 +289,19 @@ fn figure_lines(ratio: Ratio, figure: &Figure) -> String {
         ));
     }
     s
+}
+
+/// The cost an interval `low`–`high` of a slowdown ratio stands for, in words that stay
+/// right when one or both ends are a gain (a ratio above 1).
+fn cost_range(low: f64, high: f64) -> String {
+    let (least, most) = ((1.0 - high) * 100.0, (1.0 - low) * 100.0);
+    if least >= 0.0 {
+        format!("a cost of {least:.1}–{most:.1} %")
+    } else if most > 0.0 {
+        format!("from a gain of {:.1} % to a cost of {most:.1} %", -least)
+    } else {
+        format!("a gain of {:.1}–{:.1} %", -most, -least)
+    }
 }
 
 #[cfg(test)]
@@ -361,7 +378,16 @@ mod tests {
             text.contains("| c | 2.00 | 1.00 | failed | – | 0 |"),
             "{text}"
         );
-        assert!(text.contains("**0.652**"), "{text}");
+        assert!(text.contains("**0.652** (hardened costs 34.8 %)"), "{text}");
+        let faster = [Figure {
+            geomean: Some(1.05),
+            interval: None,
+        }; 3];
+        let text = render(&rows, &faster, &info);
+        assert!(
+            text.contains("**1.050** (hardened is 5.0 % faster)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -400,6 +426,16 @@ mod tests {
             text.contains("hardened slab ÷ mimalloc secure: **1.840**.\n95 % interval"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_cost_interval_that_reaches_a_gain_says_so() {
+        assert_eq!(super::cost_range(0.94, 0.96), "a cost of 4.0–6.0 %");
+        assert_eq!(
+            super::cost_range(0.619, 1.118),
+            "from a gain of 11.8 % to a cost of 38.1 %"
+        );
+        assert_eq!(super::cost_range(1.02, 1.05), "a gain of 2.0–5.0 %");
     }
 
     #[test]
