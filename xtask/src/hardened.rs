@@ -199,6 +199,7 @@ pub fn run(args: &HardenedArgs, paths: &Paths) -> Result<ExitCode, String> {
         mode: Some(mode),
         rounds: args.rounds,
         machine: Some(&machine),
+        with_mimalloc: args.with_mimalloc,
     };
     let text = render(&summary, &figures, &info);
     let summary_path = out.join("summary.md");
@@ -243,6 +244,10 @@ fn summarise_again(from: &Path, args: &HardenedArgs) -> Result<ExitCode, String>
         mode: None,
         rounds: recorded.rounds,
         machine: None,
+        with_mimalloc: recorded
+            .builds
+            .iter()
+            .any(|b| matches!(b, Build::Mimalloc | Build::MimallocSecure)),
     };
     let text = render(&summary, &figures, &info);
     println!("{text}");

@@ -167,15 +167,16 @@ pub struct RunInfo<'a> {
     pub rounds: u32,
     /// The machine, when known (summaries made again from `runs.jsonl` do not know it).
     pub machine: Option<&'a Machine>,
+    /// Whether mimalloc's builds were measured (their columns are shown even when
+    /// every one of their runs failed).
+    pub with_mimalloc: bool,
 }
 
 /// The Markdown summary: what was measured, on what, and the table, with mimalloc's
-/// columns and lines when any row has a mimalloc run.
+/// columns and lines when [`RunInfo::with_mimalloc`].
 pub fn render(rows: &[RowSummary], figures: &[Figure; 3], run: &RunInfo) -> String {
     let rounds = run.rounds;
-    let with_mimalloc = rows.iter().any(|r| {
-        r.ops[Build::Mimalloc.index()].is_some() || r.ops[Build::MimallocSecure.index()].is_some()
-    });
+    let with_mimalloc = run.with_mimalloc;
     let params = run
         .mode
         .map_or_else(String::new, |m| format!(", {m} parameters"));
@@ -355,6 +356,7 @@ mod tests {
             mode: Some("full"),
             rounds: 3,
             machine: Some(&machine),
+            with_mimalloc: false,
         };
         let text = render(&rows, &figures, &info);
         assert!(
@@ -407,6 +409,7 @@ mod tests {
                 mode: None,
                 rounds: 5,
                 machine: None,
+                with_mimalloc: true,
             },
         );
         assert!(text.contains("and mimalloc's secure mode"), "{text}");
@@ -424,6 +427,29 @@ mod tests {
         );
         assert!(
             text.contains("hardened slab ÷ mimalloc secure: **1.840**.\n95 % interval"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn mimalloc_columns_stay_when_all_its_runs_failed() {
+        let ops = vec![vec![slab(Some(10.0), Some(9.0))]];
+        let (rows, figures) = summarise(&["a".to_owned()], &ops, 1);
+        let info = RunInfo {
+            mode: None,
+            rounds: 1,
+            machine: None,
+            with_mimalloc: true,
+        };
+        let text = render(&rows, &figures, &info);
+        assert!(
+            text.contains(
+                "| a | 10.0 | 9.00 | 0.900 | 0.900–0.900 | 1 | – | – | failed | – | failed |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("No row has a complete pair for mimalloc secure ÷ plain mimalloc"),
             "{text}"
         );
     }
@@ -460,6 +486,7 @@ mod tests {
                 mode: None,
                 rounds: 6,
                 machine: None,
+                with_mimalloc: false,
             },
         );
         assert!(
