@@ -45,6 +45,15 @@ impl Ratio {
         Some(runs[num.index()]? / runs[den.index()]?)
     }
 
+    /// What a ratio below 1 is the cost of (`None`: a comparison, not a cost).
+    fn mode(self) -> Option<&'static str> {
+        match self {
+            Ratio::HardenedCost => Some("hardened"),
+            Ratio::SecureCost => Some("secure mode"),
+            Ratio::HardenedVsSecure => None,
+        }
+    }
+
     /// The geometric-mean line's words for it.
     fn phrase(self) -> &'static str {
         match self {
@@ -82,42 +91,46 @@ impl RowSummary {
 pub struct Figure {
     /// The geometric mean.
     pub geomean: Option<f64>,
-    /// Its interval ([`round_interval`]).
+    /// Its interval ([`allocmux_harness::numbers::round_interval`]).
     pub interval: Option<(f64, f64)>,
 }
 
 /// Each row's summary from its throughputs, `ops[row][round][build]` (`None`
 /// for a failed or absent run), and each [`Ratio`]'s [`Figure`] (its bootstrap
-/// interval drawn with `seed`).
+/// interval, [`allocmux_harness::numbers::round_interval`], drawn with `seed`). Each
+/// round's ratios are computed once and serve the row's spread, its pair count and
+/// the interval.
 pub fn summarise(
     labels: &[String],
     ops: &[Vec<Runs>],
     seed: u64,
 ) -> (Vec<RowSummary>, [Figure; 3]) {
+    // by_round[row][ratio][round]: that round's ratio, when both of its runs succeeded.
+    let by_round: Vec<[Vec<Option<f64>>; 3]> = ops
+        .iter()
+        .map(|rounds| Ratio::ALL.map(|q| rounds.iter().map(|r| q.of(r)).collect()))
+        .collect();
     let rows: Vec<RowSummary> = labels
         .iter()
         .zip(ops)
-        .map(|(label, rounds)| {
-            let ratios = Ratio::ALL.map(|q| {
-                let r: Vec<f64> = rounds.iter().filter_map(|x| q.of(x)).collect();
-                Spread::of(&r)
-            });
-            RowSummary {
-                label: label.clone(),
-                ops: Build::ALL.map(|b| {
-                    median(
-                        &rounds
-                            .iter()
-                            .filter_map(|r| r[b.index()])
-                            .collect::<Vec<_>>(),
-                    )
-                }),
-                ratios,
-                pairs: rounds
-                    .iter()
-                    .filter_map(|x| Ratio::HardenedCost.of(x))
-                    .count(),
-            }
+        .zip(&by_round)
+        .map(|((label, rounds), ratios)| RowSummary {
+            label: label.clone(),
+            ops: Build::ALL.map(|b| {
+                median(
+                    &rounds
+                        .iter()
+                        .filter_map(|r| r[b.index()])
+                        .collect::<Vec<_>>(),
+                )
+            }),
+            ratios: ratios
+                .each_ref()
+                .map(|r| Spread::of(&r.iter().flatten().copied().collect::<Vec<_>>())),
+            pairs: ratios[Ratio::HardenedCost as usize]
+                .iter()
+                .flatten()
+                .count(),
         })
         .collect();
     let figures = Ratio::ALL.map(|q| {
@@ -125,22 +138,14 @@ pub fn summarise(
             .iter()
             .filter_map(|r| Some(r.ratio(q)?.median))
             .collect();
+        let per_round: Vec<Vec<Option<f64>>> =
+            by_round.iter().map(|r| r[q as usize].clone()).collect();
         Figure {
             geomean: geometric_mean(&medians),
-            interval: round_interval(ops, q, seed),
+            interval: numbers::round_interval(&per_round, seed),
         }
     });
     (rows, figures)
-}
-
-/// The bootstrap interval over rounds of `ratio`'s summary figure
-/// ([`allocmux_harness::numbers::round_interval`] of each row's per-round ratios).
-pub fn round_interval(ops: &[Vec<Runs>], ratio: Ratio, seed: u64) -> Option<(f64, f64)> {
-    let ratios: Vec<Vec<Option<f64>>> = ops
-        .iter()
-        .map(|row| row.iter().map(|r| ratio.of(r)).collect())
-        .collect();
-    numbers::round_interval(&ratios, seed)
 }
 
 /// Operations per second with an SI suffix as the matrix report writes them
@@ -254,35 +259,25 @@ fn figure_lines(ratio: Ratio, figure: &Figure) -> String {
             ratio.phrase()
         );
     };
-    let is_cost = ratio != Ratio::HardenedVsSecure;
     // A ratio above 1 is a gain, not a negative cost.
-    let effect = |mode: &str| {
+    let effect = ratio.mode().map_or_else(String::new, |mode| {
         if g <= 1.0 {
-            format!("{mode} costs {:.1} %", (1.0 - g) * 100.0)
+            format!(" ({mode} costs {:.1} %)", (1.0 - g) * 100.0)
         } else {
-            format!("{mode} is {:.1} % faster", (g - 1.0) * 100.0)
+            format!(" ({mode} is {:.1} % faster)", (g - 1.0) * 100.0)
         }
-    };
-    let mut s = if ratio == Ratio::HardenedCost {
-        format!(
-            "Geometric mean of the rows' medians: **{g:.3}** ({}).\n",
-            effect("hardened")
-        )
-    } else if is_cost {
-        format!(
-            "Geometric mean, {}: **{g:.3}** ({}).\n",
-            ratio.phrase(),
-            effect("secure mode")
-        )
+    });
+    // The command's own figure keeps the line it always had.
+    let what = if ratio == Ratio::HardenedCost {
+        " of the rows' medians".to_owned()
     } else {
-        format!("Geometric mean, {}: **{g:.3}**.\n", ratio.phrase())
+        format!(", {}", ratio.phrase())
     };
+    let mut s = format!("Geometric mean{what}: **{g:.3}**{effect}.\n");
     if let Some((low, high)) = figure.interval {
-        let cost = if is_cost {
-            format!(" ({})", cost_range(low, high))
-        } else {
-            String::new()
-        };
+        let cost = ratio
+            .mode()
+            .map_or_else(String::new, |_| format!(" ({})", cost_range(low, high)));
         s.push_str(&format!(
             "{:.0} % interval of that figure, resampling whole rounds (bootstrap, \
              {ROUND_INTERVAL_RESAMPLES} resamples): {low:.3}–{high:.3}{cost}.\n",
@@ -307,7 +302,7 @@ fn cost_range(low: f64, high: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{render, round_interval, summarise, Figure, Ratio, RunInfo};
+    use super::{render, summarise, Figure, Ratio, RunInfo};
     use crate::hardened::builds::Runs;
     use allocmux_harness::results::Machine;
 
@@ -469,7 +464,8 @@ mod tests {
         let ops = vec![[0.90, 0.95, 0.92, 0.93, 0.91]
             .map(|r| [Some(10.0), Some(10.0 * r), None, None])
             .to_vec()];
-        let (low, high) = round_interval(&ops, Ratio::HardenedCost, 3).unwrap();
+        let (_, figures) = summarise(&["a".to_owned()], &ops, 3);
+        let (low, high) = figures[Ratio::HardenedCost as usize].interval.unwrap();
         assert!((0.9 - 1e-12..=0.95 + 1e-12).contains(&low) && low <= high && high <= 0.95 + 1e-12);
         let figures = [
             Figure {
