@@ -25,7 +25,7 @@ const GOLDEN: &[Golden] = &[
     Golden {
         name: "xmalloc",
         iterations: 20,
-        checksum: 4_228_273_598_047_327_997,
+        checksum: 4_405_716_218_355_433_459,
         operations: 163_880,
     },
     Golden {
