@@ -105,16 +105,17 @@ pub fn summarise(
     ops: &[Vec<Runs>],
     seed: u64,
 ) -> (Vec<RowSummary>, [Figure; 3]) {
-    // by_round[row][ratio][round]: that round's ratio, when both of its runs succeeded.
-    let by_round: Vec<[Vec<Option<f64>>; 3]> = ops
-        .iter()
-        .map(|rounds| Ratio::ALL.map(|q| rounds.iter().map(|r| q.of(r)).collect()))
-        .collect();
+    // by_round[ratio][row][round]: that round's ratio, when both of its runs succeeded.
+    let by_round: [Vec<Vec<Option<f64>>>; 3] = Ratio::ALL.map(|q| {
+        ops.iter()
+            .map(|rounds| rounds.iter().map(|r| q.of(r)).collect())
+            .collect()
+    });
     let rows: Vec<RowSummary> = labels
         .iter()
         .zip(ops)
-        .zip(&by_round)
-        .map(|((label, rounds), ratios)| RowSummary {
+        .enumerate()
+        .map(|(row, (label, rounds))| RowSummary {
             label: label.clone(),
             ops: Build::ALL.map(|b| {
                 median(
@@ -124,10 +125,10 @@ pub fn summarise(
                         .collect::<Vec<_>>(),
                 )
             }),
-            ratios: ratios
+            ratios: by_round
                 .each_ref()
-                .map(|r| Spread::of(&r.iter().flatten().copied().collect::<Vec<_>>())),
-            pairs: ratios[Ratio::HardenedCost as usize]
+                .map(|ratio| Spread::of(&ratio[row].iter().flatten().copied().collect::<Vec<_>>())),
+            pairs: by_round[Ratio::HardenedCost as usize][row]
                 .iter()
                 .flatten()
                 .count(),
@@ -138,11 +139,9 @@ pub fn summarise(
             .iter()
             .filter_map(|r| Some(r.ratio(q)?.median))
             .collect();
-        let per_round: Vec<Vec<Option<f64>>> =
-            by_round.iter().map(|r| r[q as usize].clone()).collect();
         Figure {
             geomean: geometric_mean(&medians),
-            interval: numbers::round_interval(&per_round, seed),
+            interval: numbers::round_interval(&by_round[q as usize], seed),
         }
     });
     (rows, figures)
