@@ -3,7 +3,7 @@
 //!
 //! | module | what it owns |
 //! |---|---|
-//! | [`matrix`] | the workload matrix: runner builds per backend, cell plan, interleaved shuffled runs |
+//! | [`matrix`] | the workload matrix: runner builds per backend, cell plan, shuffled rounds with a row's backends back to back |
 //! | [`compare`] | a user's own program under every backend, built with the façade or preloaded |
 //! | [`merge`] | joining the results of shards |
 //! | [`gate`] | the CI gate: base vs candidate, instruction counts and paired throughput |

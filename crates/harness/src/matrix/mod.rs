@@ -1,7 +1,7 @@
 //! The workload matrix (`cargo xtask bench-matrix`, `cargo allocmux matrix`):
 //! builds the runner once per backend, runs every workload × backend cell in a
-//! fresh process, repeated in a shuffled, interleaved order, and writes results
-//! as each cell completes, then the report.
+//! fresh process, repeated in shuffled rounds (a row's backends back to back),
+//! and writes results as each cell completes, then the report.
 
 mod exec;
 pub mod plan;

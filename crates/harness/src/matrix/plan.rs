@@ -1,6 +1,6 @@
 //! Which cells the matrix runs and in what order: the selection from the
-//! command line, shards for spreading over CI machines, and the interleaved,
-//! shuffled run order that spreads machine drift evenly over the backends.
+//! command line, shards for spreading over CI machines, and the run order:
+//! shuffled rows, each row's backends back to back in shuffled order.
 
 use allocmux::Backend;
 use allocmux_workloads::{PatternClass, Workload};
@@ -166,11 +166,43 @@ pub fn cells(
         .collect()
 }
 
-/// The run order: repetition by repetition, each a fresh shuffle of all
-/// cells (seeded, so the order is reproducible), so that every backend sees the
-/// same spread of machine states.
+/// The run order: repetition by repetition, the rows (workload × threads) in a
+/// fresh shuffle, and a row's backends back to back in a fresh shuffle of their
+/// own (seeded, so the order is reproducible). Every backend sees the same spread
+/// of machine states, and the backends of one row run seconds apart rather than
+/// anywhere in the repetition, so the host's drift over minutes does not enter
+/// the ratios between them.
 pub fn schedule(cells: &[Cell], reps: u32, seed: u64) -> Vec<(usize, u32)> {
-    shuffled_rounds(cells.len(), reps, seed)
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let same_row = |row: &Vec<usize>| {
+            let first = &cells[row[0]];
+            first.workload.name == cell.workload.name && first.threads == cell.threads
+        };
+        match rows.iter_mut().find(|r| same_row(r)) {
+            Some(row) => row.push(i),
+            None => rows.push(vec![i]),
+        }
+    }
+    let mut rng = allocmux_workloads::Rng::new(seed);
+    let mut order = Vec::with_capacity(cells.len() * reps as usize);
+    for rep in 0..reps {
+        let mut round = rows.clone();
+        shuffle(&mut round, &mut rng);
+        for mut row in round {
+            shuffle(&mut row, &mut rng);
+            order.extend(row.into_iter().map(|c| (c, rep)));
+        }
+    }
+    order
+}
+
+/// Fisher–Yates shuffle driven by the workloads' seeded generator.
+fn shuffle<T>(items: &mut [T], rng: &mut allocmux_workloads::Rng) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
 }
 
 /// `(item, repetition)` pairs: `reps` rounds, each a seeded shuffle of the
@@ -180,10 +212,7 @@ pub fn shuffled_rounds(n: usize, reps: u32, seed: u64) -> Vec<(usize, u32)> {
     let mut order = Vec::with_capacity(n * reps as usize);
     for rep in 0..reps {
         let mut round: Vec<usize> = (0..n).collect();
-        for i in (1..round.len()).rev() {
-            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-            round.swap(i, j);
-        }
+        shuffle(&mut round, &mut rng);
         order.extend(round.into_iter().map(|c| (c, rep)));
     }
     order
@@ -249,5 +278,28 @@ mod tests {
         order.sort();
         order.dedup();
         assert_eq!(order.len(), c.len() * 3);
+    }
+
+    #[test]
+    fn schedule_runs_a_rows_backends_back_to_back() {
+        let w = select_workloads(None).unwrap();
+        let c = cells(&w, &Backend::ALL, Some(&[1, 2]), true, None);
+        let order = schedule(&c, 4, 11);
+        let row_of = |i: usize| (c[i].workload.name, c[i].threads);
+        let width = Backend::ALL.len();
+        let mut orders_seen = std::collections::BTreeSet::new();
+        for block in order.chunks(width) {
+            let (first, rep) = block[0];
+            assert!(
+                block
+                    .iter()
+                    .all(|&(i, r)| row_of(i) == row_of(first) && r == rep),
+                "a row's runs are split: {block:?}"
+            );
+            let backends: Vec<_> = block.iter().map(|&(i, _)| c[i].backend).collect();
+            orders_seen.insert(backends);
+        }
+        // The backends' order within a row is shuffled, not fixed.
+        assert!(orders_seen.len() > 1);
     }
 }
