@@ -171,25 +171,22 @@ pub fn cells(
 /// own (seeded, so the order is reproducible). Every backend sees the same spread
 /// of machine states, and the backends of one row run seconds apart rather than
 /// anywhere in the repetition, so the host's drift over minutes does not enter
-/// the ratios between them.
+/// the ratios between them. `cells` holds each row's cells next to each other, as
+/// [`cells`] returns them.
 pub fn schedule(cells: &[Cell], reps: u32, seed: u64) -> Vec<(usize, u32)> {
-    let mut rows: Vec<Vec<usize>> = Vec::new();
-    for (i, cell) in cells.iter().enumerate() {
-        let same_row = |row: &Vec<usize>| {
-            let first = &cells[row[0]];
-            first.workload.name == cell.workload.name && first.threads == cell.threads
-        };
-        match rows.iter_mut().find(|r| same_row(r)) {
-            Some(row) => row.push(i),
-            None => rows.push(vec![i]),
-        }
-    }
+    let indices: Vec<usize> = (0..cells.len()).collect();
+    let rows: Vec<&[usize]> = indices
+        .chunk_by(|&a, &b| {
+            (cells[a].workload.name, cells[a].threads) == (cells[b].workload.name, cells[b].threads)
+        })
+        .collect();
     let mut rng = allocmux_workloads::Rng::new(seed);
     let mut order = Vec::with_capacity(cells.len() * reps as usize);
     for rep in 0..reps {
         let mut round = rows.clone();
         shuffle(&mut round, &mut rng);
-        for mut row in round {
+        for row in round {
+            let mut row = row.to_vec();
             shuffle(&mut row, &mut rng);
             order.extend(row.into_iter().map(|c| (c, rep)));
         }
