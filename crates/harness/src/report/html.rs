@@ -275,9 +275,10 @@ pub fn render_html(summary: &Summary, results: &MatrixResults) -> String {
 
     out.push_str("<h2 id=\"matrix\">Throughput relative to system</h2>\n");
     out.push_str(
-        "<p class=\"note\">Median over the successful repetitions, divided by the system allocator's median \
-         in the same row (system = 1.00×); min–max of the repetitions in parentheses. Outlined: fastest in \
-         the row. Blue: faster than system, red: slower.</p>\n",
+        "<p class=\"note\">Each repetition's throughput divided by the system allocator's in the same \
+         repetition (a row's backends run back to back): the median of those ratios, min–max in \
+         parentheses; the system column shows its own repetitions around their median. Outlined: \
+         fastest in the row. Blue: faster than system, red: slower.</p>\n",
     );
     let absolute: Vec<String> = summary.absolute_rows().map(|r| escape(&r.label)).collect();
     if !absolute.is_empty() {

@@ -111,10 +111,11 @@ pub fn render_markdown(summary: &Summary, results: &MatrixResults) -> String {
 
     out.push_str("## Throughput relative to system\n\n");
     out.push_str(
-        "Median throughput over the successful repetitions of each cell, divided by the system \
-         allocator's median in the same row (system = 1.00×); min–max of the repetitions, also \
-         relative, in parentheses. **Bold**: fastest in the row. `!`: some repetitions failed, \
-         the numbers use the rest.\n",
+        "Each successful repetition's throughput divided by the system allocator's in the same \
+         repetition (the matrix runs a row's backends back to back): the median of those ratios, \
+         min–max in parentheses; the system column shows its own repetitions around their median \
+         (system = 1.00×). **Bold**: fastest in the row. `!`: some repetitions failed, the numbers \
+         use the rest.\n",
     );
     let absolute: Vec<String> = summary
         .absolute_rows()

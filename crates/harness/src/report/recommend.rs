@@ -119,14 +119,14 @@ pub fn recommend(all_rows: &[Row], backends: &[String]) -> Recommendation {
         return rec;
     }
 
-    rec.overall = rank(
-        &used,
-        &compared,
-        backends,
-        |c| c.throughput.map(|t| t.median),
-        baseline_index,
-        true,
-    );
+    // Paired relative medians where the row has the system allocator's runs,
+    // throughput otherwise (every cell of a row is one or the other).
+    let speed = |c: &Cell| {
+        c.relative
+            .map(|r| r.median)
+            .or_else(|| c.throughput.map(|t| t.median))
+    };
+    rec.overall = rank(&used, &compared, backends, speed, baseline_index, true);
     rec.memory = rank(
         &used,
         &compared,
@@ -150,7 +150,7 @@ pub fn recommend(all_rows: &[Row], backends: &[String]) -> Recommendation {
                 &class_rows,
                 &compared,
                 backends,
-                |c| c.throughput.map(|t| t.median),
+                speed,
                 baseline_index,
                 true,
             ),

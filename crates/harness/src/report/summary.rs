@@ -3,6 +3,12 @@
 //! allocator in the same workload × threads row, the best backend per row, and
 //! the recommendation (geometric means over the rows every compared backend
 //! has data for).
+//!
+//! Relative throughput is paired: each repetition's run is divided by the
+//! system allocator's run of the same repetition, and the cell shows the
+//! median and min–max of those ratios. The matrix runs a row's backends back
+//! to back within a repetition, so a pair shares the machine's state and its
+//! ratio carries less of the host's drift than a ratio of two medians.
 
 use std::collections::BTreeMap;
 
@@ -58,7 +64,11 @@ pub struct Cell {
     pub mismatch: usize,
     /// Throughput in operations per second: median, min, max.
     pub throughput: Option<Spread>,
-    /// Throughput relative to the system allocator's median in the same row.
+    /// Throughput relative to the system allocator in the same row: median and
+    /// min–max of the per-repetition ratios (each run divided by the system
+    /// run of the same repetition). The system cell itself shows its own
+    /// spread around its median; a cell with no repetition in common with the
+    /// system cell falls back to its spread divided by the system median.
     pub relative: Option<Spread>,
     /// Median peak resident set size, in bytes.
     pub peak_rss: Option<f64>,
@@ -82,7 +92,8 @@ pub struct Row {
     pub cells: Vec<Cell>,
     /// The system allocator's median throughput in this row, if it has one.
     pub baseline: Option<f64>,
-    /// Index into `cells` of the fastest backend, when at least two have data.
+    /// Index into `cells` of the fastest backend, when at least two have data
+    /// (by relative median when the row is relative, else by throughput).
     pub best: Option<usize>,
 }
 
@@ -315,6 +326,8 @@ fn build_row(
     label: String,
     backends: &[String],
 ) -> Row {
+    // Successful runs of each cell as (repetition, ops/s), for the pairing.
+    let mut by_rep: Vec<Vec<(u32, f64)>> = Vec::with_capacity(backends.len());
     let mut cells: Vec<Cell> = backends
         .iter()
         .map(|backend| {
@@ -335,6 +348,7 @@ fn build_row(
                 rss_relative: None,
             };
             let mut ops = Vec::new();
+            let mut reps = Vec::new();
             let mut rss = Vec::new();
             for run in runs {
                 cell.reps += 1;
@@ -342,6 +356,7 @@ fn build_row(
                     (RunStatus::Ok, Some(rec)) => {
                         cell.ok += 1;
                         ops.push(rec.ops_per_sec);
+                        reps.push((run.rep, rec.ops_per_sec));
                         // The sampled peak is the runner's own; older results carry
                         // only the runner's report.
                         let peak = run.rss_sampled.map_or(rec.peak_rss_bytes, |s| s.peak_bytes);
@@ -352,6 +367,7 @@ fn build_row(
                     (RunStatus::ChecksumMismatch, _) => cell.mismatch += 1,
                 }
             }
+            by_rep.push(reps);
             cell.throughput = Spread::of(&ops);
             cell.peak_rss = median(&rss);
             cell.state = if cell.reps == 0 {
@@ -371,15 +387,22 @@ fn build_row(
         })
         .collect();
 
-    let base_cell = cells.iter().find(|c| c.backend == BASELINE);
+    let base_index = cells.iter().position(|c| c.backend == BASELINE);
+    let base_cell = base_index.map(|i| &cells[i]);
     let baseline = base_cell
         .and_then(|c| c.throughput)
         .map(|s| s.median)
         .filter(|m| *m > 0.0);
     let baseline_rss = base_cell.and_then(|c| c.peak_rss).filter(|m| *m > 0.0);
-    for cell in &mut cells {
+    let base_reps: &[(u32, f64)] = base_index.map_or(&[], |i| &by_rep[i]);
+    for (i, cell) in cells.iter_mut().enumerate() {
         if let (Some(base), Some(t)) = (baseline, cell.throughput) {
-            cell.relative = Some(t.relative_to(base));
+            let paired = if Some(i) == base_index {
+                None
+            } else {
+                paired_ratios(&by_rep[i], base_reps)
+            };
+            cell.relative = Some(paired.unwrap_or_else(|| t.relative_to(base)));
         }
         if let (Some(base), Some(r)) = (baseline_rss, cell.peak_rss) {
             cell.rss_relative = Some(r / base);
@@ -389,7 +412,14 @@ fn build_row(
     let with_data: Vec<(usize, f64)> = cells
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| c.throughput.map(|t| (i, t.median)))
+        .filter_map(|(i, c)| {
+            let score = if baseline.is_some() {
+                c.relative.map(|r| r.median)
+            } else {
+                c.throughput.map(|t| t.median)
+            };
+            score.map(|v| (i, v))
+        })
         .collect();
     let best = if with_data.len() >= 2 {
         with_data
@@ -409,4 +439,20 @@ fn build_row(
         baseline,
         best,
     }
+}
+
+/// Median and min–max of `runs[k] / base[k]` over the repetitions both have
+/// (a repetition number appearing twice pairs in order of appearance), or
+/// `None` when they share none.
+fn paired_ratios(runs: &[(u32, f64)], base: &[(u32, f64)]) -> Option<Spread> {
+    let mut used = vec![false; base.len()];
+    let mut ratios = Vec::new();
+    for &(rep, ops) in runs {
+        let partner = (0..base.len()).find(|&j| !used[j] && base[j].0 == rep && base[j].1 > 0.0);
+        if let Some(j) = partner {
+            used[j] = true;
+            ratios.push(ops / base[j].1);
+        }
+    }
+    Spread::of(&ratios)
 }

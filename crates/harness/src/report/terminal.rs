@@ -1,5 +1,5 @@
 //! The table and recommendation `cargo xtask bench-matrix` prints at the end:
-//! median throughput relative to system with its min–max spread, the best per
+//! the median of per-repetition throughput ratios to system with their min–max, the best per
 //! row marked, kept within [`WIDTH`] columns; ANSI bold only on a terminal.
 
 use std::io::IsTerminal;
@@ -162,9 +162,9 @@ pub(crate) fn render(summary: &Summary, ansi: bool) -> String {
     out.push('\n');
     let what = if summary.has_baseline() {
         if spread {
-            "Median throughput relative to system (min–max over the successful reps)"
+            "Throughput ÷ system, paired by rep: median (min–max)"
         } else {
-            "Median throughput relative to system (spreads in report.md)"
+            "Throughput ÷ system, paired by rep: medians (spreads in report.md)"
         }
     } else {
         "Median throughput in ops/s (no system data to compare with)"

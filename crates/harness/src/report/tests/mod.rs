@@ -161,12 +161,16 @@ fn summary_cells_ratios_and_states() {
     assert_eq!(s.rows.len(), 3);
     let larson = &s.rows[0];
     assert_eq!(larson.baseline, Some(100.0));
+    // Paired by repetition: 150/110, 140/100, 160/90.
     let je = larson.cells[1].relative.unwrap();
     assert!(
-        (je.median - 1.5).abs() < 1e-12
-            && (je.min - 1.4).abs() < 1e-12
-            && (je.max - 1.6).abs() < 1e-12
+        (je.median - 1.4).abs() < 1e-12
+            && (je.min - 150.0 / 110.0).abs() < 1e-12
+            && (je.max - 160.0 / 90.0).abs() < 1e-12
     );
+    // The system cell shows its own spread around its median.
+    let sys = larson.cells[0].relative.unwrap();
+    assert!((sys.median - 1.0).abs() < 1e-12 && (sys.min - 0.9).abs() < 1e-12);
     assert_eq!(larson.cells[1].rss_relative, Some(0.8));
     assert_eq!(larson.best, Some(2));
     let vec_grow = &s.rows[1];
@@ -181,6 +185,30 @@ fn summary_cells_ratios_and_states() {
 }
 
 #[test]
+fn relative_throughput_pairs_runs_by_repetition() {
+    // The host slows down in repetition 1 for every backend: paired ratios
+    // stay at 1.1, the backend's own spread over the system median would not.
+    let mut r = results(&["system", "a", "b"], &[("w", "churn")]);
+    for (rep, sys) in [(0, 100.0), (1, 200.0), (2, 100.0)] {
+        r.runs.push(ok("w", "system", 1, rep, sys, MIB));
+        r.runs.push(ok("w", "a", 1, rep, sys * 1.1, MIB));
+    }
+    // No repetition in common with the system cell: its spread over the
+    // system median instead.
+    for (rep, ops) in [(5, 90.0), (6, 120.0)] {
+        r.runs.push(ok("w", "b", 1, rep, ops, MIB));
+    }
+    let s = summarize(&r);
+    let row = &s.rows[0];
+    let a = row.cells[1].relative.unwrap();
+    assert!((a.median - 1.1).abs() < 1e-12 && (a.max - 1.1).abs() < 1e-12);
+    let b = row.cells[2].relative.unwrap();
+    assert!((b.median - 1.05).abs() < 1e-12 && (b.min - 0.9).abs() < 1e-12);
+    assert_eq!(row.best, Some(1));
+    assert!((s.recommendation.overall[0].value - 1.1).abs() < 1e-12);
+}
+
+#[test]
 fn recommendation_uses_complete_rows_and_geometric_means() {
     let s = summarize(&small());
     let rec = &s.recommendation;
@@ -188,7 +216,8 @@ fn recommendation_uses_complete_rows_and_geometric_means() {
     assert_eq!(rec.rows_used, 1);
     assert!(rec.relative_to_system);
     assert_eq!(rec.overall[0].backend, "mimalloc");
-    assert!((rec.overall[0].value - 2.0).abs() < 1e-12);
+    // The paired median: 200/110, 210/100, 190/90.
+    assert!((rec.overall[0].value - 2.1).abs() < 1e-12);
     assert_eq!(rec.memory[0].backend, "jemalloc");
 
     // Geometric, not arithmetic: A = 4× and 0.5× (arith 2.25, geo 1.41),

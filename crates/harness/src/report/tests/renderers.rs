@@ -12,7 +12,7 @@ fn markdown_has_the_rows_and_names_the_winner() {
     let results = small();
     let s = summarize(&results);
     let md = render_markdown(&s, &results);
-    assert!(md.contains("| `larson` | cross-thread-free | 4 | 1.00× (0.90–1.10) | 1.50× (1.40–1.60) | **2.00× (1.90–2.10)** |"), "{md}");
+    assert!(md.contains("| `larson` | cross-thread-free | 4 | 1.00× (0.90–1.10) | 1.40× (1.36–1.78) | **2.10× (1.82–2.11)** |"), "{md}");
     assert!(
         md.contains(
             "| `vec-grow` | growth | 1 | 1.00× (1.00–1.00) | **1.20× (1.15–1.25)** | TIMEOUT |"
@@ -25,7 +25,7 @@ fn markdown_has_the_rows_and_names_the_winner() {
         .find(|l| l.starts_with("- Fastest overall:"))
         .expect("recommendation line");
     assert!(
-        line.starts_with("- Fastest overall: mimalloc, 2.00× system"),
+        line.starts_with("- Fastest overall: mimalloc, 2.10× system"),
         "{line}"
     );
     assert!(
@@ -116,8 +116,8 @@ fn terminal_is_plain_and_fits() {
         [
             "larson",
             "1.00× (0.90–1.10)",
-            "1.50× (1.40–1.60)",
-            "2.00× (1.90–2.10)*"
+            "1.40× (1.36–1.78)",
+            "2.10× (1.82–2.11)*"
         ],
         "{small}"
     );
