@@ -75,6 +75,17 @@ pub fn backend_version() -> Option<String> {
     select::version()
 }
 
+/// Package name and the directory Cargo compiled it from, for this crate and,
+/// when it is the backend, allocmux's own slab: a binary's provenance, so a
+/// build can be checked against the checkout it is meant to come from.
+pub fn built_from() -> Vec<(&'static str, &'static str)> {
+    #[allow(unused_mut)] // without the slab there is nothing to add
+    let mut crates = vec![(env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"))];
+    #[cfg(feature = "slab")]
+    crates.push(allocmux_slab::BUILT_FROM);
+    crates
+}
+
 /// The global allocator: forwards to the backend chosen by Cargo features.
 ///
 /// ```

@@ -108,12 +108,23 @@ fn list() -> ExitCode {
     print_text(&out)
 }
 
-/// Prints which backend this binary allocates with, as one JSON line.
+/// Prints which backend this binary allocates with, as one JSON line, with the
+/// directory each of allocmux's crates in it was compiled from (`built_from`:
+/// package name → directory), which the harness checks against its checkout.
 fn backend_info() -> ExitCode {
+    let mut built_from = serde_json::Map::new();
+    let own = (env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"));
+    for (package, dir) in [own, allocmux_workloads::BUILT_FROM]
+        .into_iter()
+        .chain(allocmux::built_from())
+    {
+        built_from.insert(package.to_string(), dir.into());
+    }
     let info = serde_json::json!({
         "backend": allocmux::BACKEND,
         "version": allocmux::backend_version(),
         "stats": allocmux::STATS_ENABLED,
+        "built_from": built_from,
     });
     print_line(&info.to_string())
 }

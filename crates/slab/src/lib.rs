@@ -105,6 +105,10 @@ pub use stats::SlabStats;
 /// Whether this build has the hardened mode's checks (feature `hardened`).
 pub const HARDENED: bool = checks::ENABLED;
 
+/// This crate's package name and the directory Cargo compiled it from, so a
+/// binary can tell which checkout its slab came from.
+pub const BUILT_FROM: (&str, &str) = (env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"));
+
 /// The slab allocator as a `GlobalAlloc` value.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SlabAlloc;

@@ -27,4 +27,8 @@ pub use record::{
 };
 pub use registry::{all, find, Outcome, Workload};
 pub use rng::Rng;
+
+/// This crate's package name and the directory Cargo compiled it from, so a
+/// runner can tell which checkout its workloads came from.
+pub const BUILT_FROM: (&str, &str) = (env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"));
 pub use rss::{lazy_free_bytes, peak_rss_bytes, resident_bytes};

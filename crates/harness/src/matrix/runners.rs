@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use allocmux::Backend;
 
+use super::provenance;
 use crate::cargo_build::{self, BuildRequest, TargetKind};
 use crate::paths::Paths;
 
@@ -147,6 +148,10 @@ pub struct RunnerBuild<'a> {
 
 /// Builds the runner for `backend` with the runner features `extra` added,
 /// in release mode, as `build` says, and copies it to `build.dest`.
+///
+/// A runner with crates compiled in another checkout that shares the target
+/// directory (see [`provenance`]) has those crates cleaned and is built again;
+/// if that does not help, the build is an error.
 pub fn build_runner_in(
     build: RunnerBuild<'_>,
     backend: Backend,
@@ -154,7 +159,7 @@ pub fn build_runner_in(
 ) -> Result<PathBuf, String> {
     let mut features = runner_features(backend);
     features.extend(extra.iter().map(|f| f.to_string()));
-    let built = cargo_build::build(&BuildRequest {
+    let request = BuildRequest {
         dir: build.source,
         package: Some("allocmux-runner"),
         target: TargetKind::Bin("allocmux-runner".into()),
@@ -164,7 +169,29 @@ pub fn build_runner_in(
         env: Vec::new(),
         log: build.log,
         what: build.what,
-    })?;
+    };
+    let mut built = cargo_build::build(&request)?;
+    let foreign = provenance::foreign_crates(&built.executable, build.source);
+    if !foreign.is_empty() {
+        eprintln!(
+            "{}: {} compiled in another checkout that shares {}; cleaning and building again",
+            request.what,
+            provenance::describe(&foreign),
+            build.target_dir.display()
+        );
+        provenance::clean(build.source, build.target_dir, &foreign)?;
+        built = cargo_build::build(&request)?;
+        let still = provenance::foreign_crates(&built.executable, build.source);
+        if !still.is_empty() {
+            return Err(format!(
+                "{} still has crates compiled outside {}: {}; give the other checkout its own \
+                 CARGO_TARGET_DIR",
+                request.what,
+                build.source.display(),
+                provenance::describe(&still)
+            ));
+        }
+    }
     cargo_build::copy_out(&built.executable, &build.dest)?;
     Ok(build.dest)
 }
