@@ -75,12 +75,22 @@ pub fn backend_version() -> Option<String> {
     select::version()
 }
 
-/// Package name and the directory Cargo compiled it from, for this crate and,
-/// when it is the backend, allocmux's own slab: a binary's provenance, so a
-/// build can be checked against the checkout it is meant to come from.
-pub fn built_from() -> Vec<(&'static str, &'static str)> {
+/// `allocmux-built-from:PACKAGE=DIRECTORY;`: this crate's package name and the
+/// directory Cargo compiled it from, kept in the binary so a build can be
+/// checked against the checkout it is meant to come from.
+pub const BUILT_FROM: &str = concat!(
+    "allocmux-built-from:",
+    env!("CARGO_PKG_NAME"),
+    "=",
+    env!("CARGO_MANIFEST_DIR"),
+    ";"
+);
+
+/// [`BUILT_FROM`] of this crate and, when it is the backend, of allocmux's own
+/// slab.
+pub fn built_from() -> Vec<&'static str> {
     #[allow(unused_mut)] // without the slab there is nothing to add
-    let mut crates = vec![(env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"))];
+    let mut crates = vec![BUILT_FROM];
     #[cfg(feature = "slab")]
     crates.push(allocmux_slab::BUILT_FROM);
     crates

@@ -28,6 +28,7 @@ pub mod numbers;
 pub mod paths;
 pub mod process;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod results;
 pub mod sampler;

@@ -401,3 +401,26 @@ pub unsafe extern "C" fn __posix_memalign(
 pub extern "C" fn allocmux_preload_active() -> c_int {
     1
 }
+
+/// This crate's `allocmux-built-from:PACKAGE=DIRECTORY;` mark.
+const BUILT_FROM: &str = concat!(
+    "allocmux-built-from:",
+    env!("CARGO_PKG_NAME"),
+    "=",
+    env!("CARGO_MANIFEST_DIR"),
+    ";"
+);
+
+/// Where Cargo compiled each of allocmux's crates in this library (this one,
+/// the façade and, with the slab, the slab). Exported, so the marks stay in the
+/// file, where the harness reads them to check that a build comes from the
+/// checkout it builds from.
+#[cfg(feature = "slab")]
+#[no_mangle]
+pub static ALLOCMUX_PRELOAD_BUILT_FROM: [&str; 3] =
+    [BUILT_FROM, allocmux::BUILT_FROM, slab::BUILT_FROM];
+
+/// See the slab build's `ALLOCMUX_PRELOAD_BUILT_FROM`.
+#[cfg(not(feature = "slab"))]
+#[no_mangle]
+pub static ALLOCMUX_PRELOAD_BUILT_FROM: [&str; 2] = [BUILT_FROM, allocmux::BUILT_FROM];

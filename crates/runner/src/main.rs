@@ -112,13 +112,24 @@ fn list() -> ExitCode {
 /// directory each of allocmux's crates in it was compiled from (`built_from`:
 /// package name → directory), which the harness checks against its checkout.
 fn backend_info() -> ExitCode {
+    const OWN: &str = concat!(
+        "allocmux-built-from:",
+        env!("CARGO_PKG_NAME"),
+        "=",
+        env!("CARGO_MANIFEST_DIR"),
+        ";"
+    );
     let mut built_from = serde_json::Map::new();
-    let own = (env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"));
-    for (package, dir) in [own, allocmux_workloads::BUILT_FROM]
+    for mark in [OWN, allocmux_workloads::BUILT_FROM]
         .into_iter()
         .chain(allocmux::built_from())
     {
-        built_from.insert(package.to_string(), dir.into());
+        let entry = mark
+            .trim_start_matches("allocmux-built-from:")
+            .trim_end_matches(';');
+        if let Some((package, dir)) = entry.split_once('=') {
+            built_from.insert(package.to_string(), dir.into());
+        }
     }
     let info = serde_json::json!({
         "backend": allocmux::BACKEND,

@@ -105,9 +105,16 @@ pub use stats::SlabStats;
 /// Whether this build has the hardened mode's checks (feature `hardened`).
 pub const HARDENED: bool = checks::ENABLED;
 
-/// This crate's package name and the directory Cargo compiled it from, so a
-/// binary can tell which checkout its slab came from.
-pub const BUILT_FROM: (&str, &str) = (env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"));
+/// `allocmux-built-from:PACKAGE=DIRECTORY;`: this crate's package name and the
+/// directory Cargo compiled it from, kept in the binary so a build can be
+/// checked against the checkout it is meant to come from.
+pub const BUILT_FROM: &str = concat!(
+    "allocmux-built-from:",
+    env!("CARGO_PKG_NAME"),
+    "=",
+    env!("CARGO_MANIFEST_DIR"),
+    ";"
+);
 
 /// The slab allocator as a `GlobalAlloc` value.
 #[derive(Debug, Clone, Copy, Default)]

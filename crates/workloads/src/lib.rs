@@ -28,7 +28,14 @@ pub use record::{
 pub use registry::{all, find, Outcome, Workload};
 pub use rng::Rng;
 
-/// This crate's package name and the directory Cargo compiled it from, so a
-/// runner can tell which checkout its workloads came from.
-pub const BUILT_FROM: (&str, &str) = (env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"));
+/// `allocmux-built-from:PACKAGE=DIRECTORY;`: this crate's package name and the
+/// directory Cargo compiled it from, kept in the runner so a build can be
+/// checked against the checkout it is meant to come from.
+pub const BUILT_FROM: &str = concat!(
+    "allocmux-built-from:",
+    env!("CARGO_PKG_NAME"),
+    "=",
+    env!("CARGO_MANIFEST_DIR"),
+    ";"
+);
 pub use rss::{lazy_free_bytes, peak_rss_bytes, resident_bytes};

@@ -63,7 +63,7 @@ pub fn build_library(
     })?;
     let mut features = vec![feature.to_owned()];
     features.extend(extra.iter().map(|e| e.to_string()));
-    let built = cargo_build::build(&BuildRequest {
+    let request = BuildRequest {
         dir: &paths.source,
         package: Some("allocmux-preload"),
         target: TargetKind::CLib("allocmux_preload".into()),
@@ -73,7 +73,16 @@ pub fn build_library(
         env: build_env(backend),
         log: log_dir.join(format!("build-preload-{}.log", backend.name())),
         what: format!("the preload library for {backend}"),
-    })?;
+    };
+    // A library with crates another checkout left in the shared target
+    // directory is built again (see `provenance`).
+    let built = crate::provenance::build_from_checkout(
+        &request.what,
+        &paths.source,
+        &paths.target_dir,
+        || cargo_build::build(&request),
+        crate::provenance::file_crates,
+    )?;
     let dest = library_path(paths, backend, extra);
     cargo_build::copy_out(&built.executable, &dest)?;
     Ok(dest)

@@ -5,7 +5,6 @@
 
 mod exec;
 pub mod plan;
-mod provenance;
 mod runners;
 
 pub use exec::{backend_version, run_cell, RunSettings};

@@ -7,9 +7,9 @@ use std::time::SystemTime;
 
 use allocmux::Backend;
 
-use super::provenance;
 use crate::cargo_build::{self, BuildRequest, TargetKind};
 use crate::paths::Paths;
+use crate::provenance;
 
 /// The runner binary built for `backend`.
 pub fn runner_path(paths: &Paths, backend: Backend) -> PathBuf {
@@ -150,7 +150,7 @@ pub struct RunnerBuild<'a> {
 /// in release mode, as `build` says, and copies it to `build.dest`.
 ///
 /// A runner with crates compiled in another checkout that shares the target
-/// directory (see [`provenance`]) has those crates cleaned and is built again;
+/// directory (see [`crate::provenance`]) has those crates cleaned and is built again;
 /// if that does not help, the build is an error.
 pub fn build_runner_in(
     build: RunnerBuild<'_>,
@@ -170,28 +170,13 @@ pub fn build_runner_in(
         log: build.log,
         what: build.what,
     };
-    let mut built = cargo_build::build(&request)?;
-    let foreign = provenance::foreign_crates(&built.executable, build.source);
-    if !foreign.is_empty() {
-        eprintln!(
-            "{}: {} compiled in another checkout that shares {}; cleaning and building again",
-            request.what,
-            provenance::describe(&foreign),
-            build.target_dir.display()
-        );
-        provenance::clean(build.source, build.target_dir, &foreign)?;
-        built = cargo_build::build(&request)?;
-        let still = provenance::foreign_crates(&built.executable, build.source);
-        if !still.is_empty() {
-            return Err(format!(
-                "{} still has crates compiled outside {}: {}; give the other checkout its own \
-                 CARGO_TARGET_DIR",
-                request.what,
-                build.source.display(),
-                provenance::describe(&still)
-            ));
-        }
-    }
+    let built = provenance::build_from_checkout(
+        &request.what,
+        build.source,
+        build.target_dir,
+        || cargo_build::build(&request),
+        provenance::runner_crates,
+    )?;
     cargo_build::copy_out(&built.executable, &build.dest)?;
     Ok(build.dest)
 }
