@@ -9,7 +9,7 @@
 //! other checkout's workload or allocator under this one's name. Each of
 //! allocmux's crates carries an `allocmux-built-from:PACKAGE=DIRECTORY;` mark; a
 //! runner prints them with `--backend-info` (`built_from`), a preload library
-//! keeps them in an exported static. A crate from outside the checkout is
+//! keeps them in an exported static, and one reader finds them in either. A crate from outside the checkout is
 //! cleaned and the binary built again ([`build_from_checkout`]).
 
 use std::path::Path;
@@ -19,34 +19,27 @@ use crate::cargo_build::Built;
 use crate::cmd;
 
 /// `(package, directory)` of each of allocmux's crates a runner names in its
-/// `--backend-info` (`built_from`); empty when it names none (an older runner,
-/// or one that does not answer).
+/// `--backend-info` (`built_from`, a list of marks); empty when it names none
+/// (an older runner, or one that does not answer).
 pub fn runner_crates(runner: &Path) -> Vec<(String, String)> {
-    let Ok(out) = Command::new(runner).arg("--backend-info").output() else {
-        return Vec::new();
-    };
-    let Ok(info) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
-        return Vec::new();
-    };
-    let Some(crates) = info.get("built_from").and_then(|b| b.as_object()) else {
-        return Vec::new();
-    };
-    crates
-        .iter()
-        .filter_map(|(p, d)| Some((p.clone(), d.as_str()?.to_string())))
-        .collect()
+    match Command::new(runner).arg("--backend-info").output() {
+        Ok(out) => marks_in(&out.stdout),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `(package, directory)` of every mark in the file at `path` (a preload
+/// library); empty when it has none or cannot be read.
+pub fn file_crates(path: &Path) -> Vec<(String, String)> {
+    std::fs::read(path).map_or_else(|_| Vec::new(), |bytes| marks_in(&bytes))
 }
 
 /// `(package, directory)` of every `allocmux-built-from:PACKAGE=DIRECTORY;` mark
-/// in the file at `path` (a preload library); empty when it has none or cannot
-/// be read.
-pub fn file_crates(path: &Path) -> Vec<(String, String)> {
+/// in `bytes`, each once.
+fn marks_in(bytes: &[u8]) -> Vec<(String, String)> {
     const MARK: &[u8] = b"allocmux-built-from:";
-    let Ok(bytes) = std::fs::read(path) else {
-        return Vec::new();
-    };
     let mut crates = Vec::new();
-    let mut rest = &bytes[..];
+    let mut rest = bytes;
     while let Some(at) = rest.windows(MARK.len()).position(|w| w == MARK) {
         rest = &rest[at + MARK.len()..];
         let Some(end) = rest.iter().take(4096).position(|&b| b == b';') else {
@@ -166,10 +159,10 @@ mod tests {
         std::fs::create_dir_all(root.join("crates/slab")).unwrap();
         let info = serde_json::json!({
             "backend": "slab",
-            "built_from": {
-                "allocmux-slab": root.join("crates/slab"),
-                "allocmux-workloads": "/elsewhere/wt/crates/workloads",
-            },
+            "built_from": [
+                format!("allocmux-built-from:allocmux-slab={};", root.join("crates/slab").display()),
+                "allocmux-built-from:allocmux-workloads=/elsewhere/wt/crates/workloads;",
+            ],
         });
         let runner = runner_saying(dir.path(), &info.to_string());
         let stale = foreign(runner_crates(&runner), &root);

@@ -109,8 +109,8 @@ fn list() -> ExitCode {
 }
 
 /// Prints which backend this binary allocates with, as one JSON line, with the
-/// directory each of allocmux's crates in it was compiled from (`built_from`:
-/// package name → directory), which the harness checks against its checkout.
+/// `allocmux-built-from:PACKAGE=DIRECTORY;` mark of each of allocmux's crates in
+/// it (`built_from`), which the harness checks against its checkout.
 fn backend_info() -> ExitCode {
     const OWN: &str = concat!(
         "allocmux-built-from:",
@@ -119,18 +119,10 @@ fn backend_info() -> ExitCode {
         env!("CARGO_MANIFEST_DIR"),
         ";"
     );
-    let mut built_from = serde_json::Map::new();
-    for mark in [OWN, allocmux_workloads::BUILT_FROM]
+    let built_from: Vec<&str> = [OWN, allocmux_workloads::BUILT_FROM]
         .into_iter()
         .chain(allocmux::built_from())
-    {
-        let entry = mark
-            .trim_start_matches("allocmux-built-from:")
-            .trim_end_matches(';');
-        if let Some((package, dir)) = entry.split_once('=') {
-            built_from.insert(package.to_string(), dir.into());
-        }
-    }
+        .collect();
     let info = serde_json::json!({
         "backend": allocmux::BACKEND,
         "version": allocmux::backend_version(),

@@ -27,6 +27,7 @@ pub use record::{
 };
 pub use registry::{all, find, Outcome, Workload};
 pub use rng::Rng;
+pub use rss::{lazy_free_bytes, peak_rss_bytes, resident_bytes};
 
 /// `allocmux-built-from:PACKAGE=DIRECTORY;`: this crate's package name and the
 /// directory Cargo compiled it from, kept in the runner so a build can be
@@ -38,4 +39,3 @@ pub const BUILT_FROM: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     ";"
 );
-pub use rss::{lazy_free_bytes, peak_rss_bytes, resident_bytes};
