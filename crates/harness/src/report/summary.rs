@@ -74,6 +74,9 @@ pub struct Cell {
     pub peak_rss: Option<f64>,
     /// Median peak RSS relative to the system allocator's in the same row.
     pub rss_relative: Option<f64>,
+    /// Throughput of each successful repetition, as (repetition, ops/s), in the
+    /// order recorded: what pairs this cell's runs with another cell's.
+    pub by_rep: Vec<(u32, f64)>,
 }
 
 /// One workload at one thread count: a cell per backend.
@@ -327,7 +330,6 @@ fn build_row(
     backends: &[String],
 ) -> Row {
     // Successful runs of each cell as (repetition, ops/s), for the pairing.
-    let mut by_rep: Vec<Vec<(u32, f64)>> = Vec::with_capacity(backends.len());
     let mut cells: Vec<Cell> = backends
         .iter()
         .map(|backend| {
@@ -346,6 +348,7 @@ fn build_row(
                 relative: None,
                 peak_rss: None,
                 rss_relative: None,
+                by_rep: Vec::new(),
             };
             let mut ops = Vec::new();
             let mut reps = Vec::new();
@@ -367,7 +370,7 @@ fn build_row(
                     (RunStatus::ChecksumMismatch, _) => cell.mismatch += 1,
                 }
             }
-            by_rep.push(reps);
+            cell.by_rep = reps;
             cell.throughput = Spread::of(&ops);
             cell.peak_rss = median(&rss);
             cell.state = if cell.reps == 0 {
@@ -394,13 +397,13 @@ fn build_row(
         .map(|s| s.median)
         .filter(|m| *m > 0.0);
     let baseline_rss = base_cell.and_then(|c| c.peak_rss).filter(|m| *m > 0.0);
-    let base_reps: &[(u32, f64)] = base_index.map_or(&[], |i| &by_rep[i]);
+    let base_reps: Vec<(u32, f64)> = base_cell.map_or_else(Vec::new, |c| c.by_rep.clone());
     for (i, cell) in cells.iter_mut().enumerate() {
         if let (Some(base), Some(t)) = (baseline, cell.throughput) {
             let paired = if Some(i) == base_index {
                 None
             } else {
-                paired_ratios(&by_rep[i], base_reps)
+                paired_ratios(&cell.by_rep, &base_reps)
             };
             cell.relative = Some(paired.unwrap_or_else(|| t.relative_to(base)));
         }
