@@ -14,7 +14,7 @@
 
 use std::fmt::Write as _;
 
-use allocmux_harness::report::Summary;
+use allocmux_harness::report::{ratios_by_rep, Summary};
 
 use super::programs::{Program, Threads};
 use super::summary::Row;
@@ -118,16 +118,6 @@ impl Verdict {
     }
 }
 
-/// The ratios of `a`'s speed to `b`'s in the rounds both have.
-fn paired(a: &[(u32, f64)], b: &[(u32, f64)]) -> Vec<f64> {
-    a.iter()
-        .filter_map(|&(round, x)| {
-            let &(_, y) = b.iter().find(|&&(r, y)| r == round && y > 0.0)?;
-            Some(x / y)
-        })
-        .collect()
-}
-
 /// Whether every one of `ratios` (and there is at least one) lies above 1
 /// (`above`), or every one below it.
 fn steady(ratios: &[f64], above: bool) -> bool {
@@ -142,7 +132,7 @@ pub fn verdict(original: &Side, ours: &Side, names: &[&str]) -> Verdict {
     let mut v = Verdict::default();
     let at = |side: &Side, i: usize| side.medians.get(i).copied().flatten();
     let rounds = |side: &Side, i: usize, j: usize| match (side.rounds.get(i), side.rounds.get(j)) {
-        (Some(x), Some(y)) => paired(x, y),
+        (Some(x), Some(y)) => ratios_by_rep(x, y),
         _ => Vec::new(),
     };
     for i in 0..names.len() {
@@ -362,7 +352,7 @@ mod tests {
         // Round 1 is missing on one side; round 3 on the other.
         let a = [(0, 2.0), (1, 4.0), (2, 6.0)];
         let b = [(0, 1.0), (2, 3.0), (3, 5.0)];
-        assert_eq!(paired(&a, &b), [2.0, 2.0]);
+        assert_eq!(ratios_by_rep(&a, &b), [2.0, 2.0]);
         assert!(steady(&[1.1, 1.3], true));
         assert!(!steady(&[1.1, 0.9], true));
         assert!(!steady(&[], true));

@@ -34,7 +34,7 @@ pub use self::csv::{field as csv_field, render_csv};
 pub use self::format::{bytes, si};
 pub use self::html::render_html;
 pub use self::markdown::render_markdown;
-pub use self::summary::{summarize, Summary};
+pub use self::summary::{ratios_by_rep, summarize, Summary};
 pub use self::terminal::render_terminal;
 use crate::results::MatrixResults;
 

@@ -329,7 +329,6 @@ fn build_row(
     label: String,
     backends: &[String],
 ) -> Row {
-    // Successful runs of each cell as (repetition, ops/s), for the pairing.
     let mut cells: Vec<Cell> = backends
         .iter()
         .map(|backend| {
@@ -444,10 +443,10 @@ fn build_row(
     }
 }
 
-/// Median and min–max of `runs[k] / base[k]` over the repetitions both have
-/// (a repetition number appearing twice pairs in order of appearance), or
-/// `None` when they share none.
-fn paired_ratios(runs: &[(u32, f64)], base: &[(u32, f64)]) -> Option<Spread> {
+/// The ratios `runs[k] / base[k]` over the repetitions both have, in `runs`'
+/// order (a repetition number appearing twice pairs in order of appearance;
+/// a zero in `base` pairs with nothing).
+pub fn ratios_by_rep(runs: &[(u32, f64)], base: &[(u32, f64)]) -> Vec<f64> {
     let mut used = vec![false; base.len()];
     let mut ratios = Vec::new();
     for &(rep, ops) in runs {
@@ -457,5 +456,11 @@ fn paired_ratios(runs: &[(u32, f64)], base: &[(u32, f64)]) -> Option<Spread> {
             ratios.push(ops / base[j].1);
         }
     }
-    Spread::of(&ratios)
+    ratios
+}
+
+/// Median and min–max of [`ratios_by_rep`], or `None` when the two share no
+/// repetition.
+fn paired_ratios(runs: &[(u32, f64)], base: &[(u32, f64)]) -> Option<Spread> {
+    Spread::of(&ratios_by_rep(runs, base))
 }
