@@ -313,6 +313,24 @@ pub fn run(args: &TestArgs) -> Result<ExitCode, String> {
         )
         .map_err(io)?,
     );
+    // The opt-in huge pages: fresh mappings must carry the advice (the default suite
+    // checks that they do not).
+    results.push(
+        step(
+            "slab huge-pages mappings",
+            "slab-huge-pages",
+            cargo().args([
+                "test",
+                "-p",
+                "allocmux-slab",
+                "--features",
+                "huge-pages",
+                "--test",
+                "huge_pages",
+            ]),
+        )
+        .map_err(io)?,
+    );
     // The C ABI of every backend's preload library (cargo does not build a cdylib
     // for integration tests, so each is built first, then the C test program runs
     // with it preloaded): the slab plain and hardened, jemalloc, mimalloc, snmalloc.

@@ -124,10 +124,12 @@ cfg_if::cfg_if! {
         pub(crate) const ACTIVE: Backend = Backend::Slab;
 
         /// The slab's version, with ` hardened` for its hardened build
-        /// (`slab-hardened`), so a runner's `--backend-info` tells the builds apart.
+        /// (`slab-hardened`) and ` huge-pages` for `slab-huge-pages`, so a runner's
+        /// `--backend-info` tells the builds apart.
         pub(crate) fn version() -> Option<String> {
-            let mode = if allocmux_slab::HARDENED { " hardened" } else { "" };
-            Some(format!("{}{mode}", env!("CARGO_PKG_VERSION")))
+            let hardened = if allocmux_slab::HARDENED { " hardened" } else { "" };
+            let huge = if allocmux_slab::os::HUGE_PAGES { " huge-pages" } else { "" };
+            Some(format!("{}{hardened}{huge}", env!("CARGO_PKG_VERSION")))
         }
 
         /// The slab's counters: bytes in use and mapped.

@@ -64,7 +64,9 @@
 //! **Hardened mode** (feature `hardened`, [`checks`]): encoded and checked free-list
 //! links, double-free, interior- and foreign-pointer detection, guard pages and sealed
 //! large headers; misuse aborts with one line on stderr. The plain build compiles the
-//! same calls to no-ops. **Statistics**: [`stats()`].
+//! same calls to no-ops. **Huge pages** (feature `huge-pages`, off by default,
+//! [`os::HUGE_PAGES`]): fresh segments and large mappings are advised `MADV_HUGEPAGE`,
+//! which buys TLB reach with memory. **Statistics**: [`stats()`].
 //!
 //! **Tests**: `cargo test -p allocmux-slab [--features hardened]` (unit tests, the size ×
 //! alignment × `realloc` grid, stress with the slab as `#[global_allocator]`, thread churn,
@@ -72,7 +74,8 @@
 //! model of [`list`] (`RUSTFLAGS="--cfg loom" cargo test --release -p allocmux-slab --lib
 //! --target-dir target/loom loom_tests`); Miri with strict provenance
 //! (`MIRIFLAGS=-Zmiri-strict-provenance cargo +nightly miri test -p allocmux-slab --lib`).
-//! `cargo xtask test` runs them all.
+//! `cargo test -p allocmux-slab --features huge-pages --test huge_pages` checks the
+//! huge-page advice. `cargo xtask test` runs them all.
 
 pub mod checks;
 pub mod cpu;

@@ -1,12 +1,20 @@
 //! The OS layer: the only place that maps, trims, protects, purges and unmaps memory, and
 //! reads the clock used for purge delays.
 //!
-//! Normal builds call `mmap`/`munmap`/`mremap`/`mprotect`/`madvise(MADV_DONTNEED)` through
-//! `libc`. Under Miri (`cfg(miri)`) the same functions are served by a test arena built on
+//! Normal builds call `mmap`/`munmap`/`mremap`/`mprotect`/`madvise` through `libc`. Under Miri (`cfg(miri)`) the same functions are served by a test arena built on
 //! [`std::alloc::System`], so unit tests can run the allocator's data structures there.
 //! All functions return null instead of panicking on failure.
 
-pub use imp::{map_aligned, now_ms, protect_none, purge, remap, unmap, yield_now};
+pub use imp::{
+    advise_huge_pages, map_aligned, now_ms, protect_none, purge, remap, unmap, yield_now,
+};
+
+/// Whether fresh mappings ask for transparent huge pages (feature `huge-pages`, off by
+/// default): faster on programs whose working set outgrows the TLB's reach, at the cost of
+/// memory, since every 2 MiB that is touched at all becomes resident whole (measured in
+/// docs/perf-log.md, 2026-12-07). Like mimalloc's `allow_thp`; the kernel's mode in
+/// `/sys/kernel/mm/transparent_hugepage/enabled` must be `madvise` or `always`.
+pub const HUGE_PAGES: bool = cfg!(feature = "huge-pages");
 
 #[cfg(not(miri))]
 mod imp {
@@ -108,6 +116,17 @@ mod imp {
         unsafe { libc::mprotect(p as *mut libc::c_void, size, libc::PROT_NONE) };
     }
 
+    /// Asks the kernel to back `[p, p + size)` with transparent huge pages
+    /// (`MADV_HUGEPAGE`); a hint, so failure is ignored.
+    ///
+    /// # Safety
+    /// The range must lie inside a live mapping of ours.
+    pub unsafe fn advise_huge_pages(p: *mut u8, size: usize) {
+        // SAFETY: the caller guarantees the range is ours; the advice changes how the
+        // kernel backs it, never its contents.
+        unsafe { libc::madvise(p as *mut libc::c_void, size, libc::MADV_HUGEPAGE) };
+    }
+
     /// Lets another runnable thread have the CPU (`sched_yield`).
     pub fn yield_now() {
         // SAFETY: `sched_yield` takes no arguments and touches no memory of ours.
@@ -182,6 +201,12 @@ mod imp {
     /// # Safety
     /// Same contract as the real `protect_none`.
     pub unsafe fn protect_none(_p: *mut u8, _size: usize) {}
+
+    /// Test arena: no page-size advice.
+    ///
+    /// # Safety
+    /// Same contract as the real `advise_huge_pages`.
+    pub unsafe fn advise_huge_pages(_p: *mut u8, _size: usize) {}
 
     /// Test arena: the standard library's yield.
     pub fn yield_now() {
