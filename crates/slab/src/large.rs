@@ -142,10 +142,8 @@ pub fn alloc(size: usize, align: usize) -> *mut u8 {
         if base.is_null() {
             return base;
         }
-        if os::HUGE_PAGES {
-            // SAFETY: `[base, base + total)` is the mapping just made.
-            unsafe { os::advise_huge_pages(base, total) };
-        }
+        // SAFETY: `[base, base + total)` is the mapping just made.
+        unsafe { os::advise_huge_pages(base, total) };
         stats::MAPPED.add(total);
     }
     // SAFETY: `base` is a mapping of `map_size >= total > off` bytes that we own.

@@ -1,7 +1,8 @@
 //! The OS layer: the only place that maps, trims, protects, purges and unmaps memory, and
 //! reads the clock used for purge delays.
 //!
-//! Normal builds call `mmap`/`munmap`/`mremap`/`mprotect`/`madvise` through `libc`. Under Miri (`cfg(miri)`) the same functions are served by a test arena built on
+//! Normal builds call `mmap`/`munmap`/`mremap`/`mprotect`/`madvise` through `libc`.
+//! Under Miri (`cfg(miri)`) the same functions are served by a test arena built on
 //! [`std::alloc::System`], so unit tests can run the allocator's data structures there.
 //! All functions return null instead of panicking on failure.
 
@@ -116,15 +117,18 @@ mod imp {
         unsafe { libc::mprotect(p as *mut libc::c_void, size, libc::PROT_NONE) };
     }
 
-    /// Asks the kernel to back `[p, p + size)` with transparent huge pages
-    /// (`MADV_HUGEPAGE`); a hint, so failure is ignored.
+    /// With [`HUGE_PAGES`](super::HUGE_PAGES), asks the kernel to back `[p, p + size)`
+    /// with transparent huge pages (`MADV_HUGEPAGE`; a hint, so failure is ignored);
+    /// otherwise does nothing, so callers need no check of their own.
     ///
     /// # Safety
     /// The range must lie inside a live mapping of ours.
     pub unsafe fn advise_huge_pages(p: *mut u8, size: usize) {
-        // SAFETY: the caller guarantees the range is ours; the advice changes how the
-        // kernel backs it, never its contents.
-        unsafe { libc::madvise(p as *mut libc::c_void, size, libc::MADV_HUGEPAGE) };
+        if super::HUGE_PAGES {
+            // SAFETY: the caller guarantees the range is ours; the advice changes how
+            // the kernel backs it, never its contents.
+            unsafe { libc::madvise(p as *mut libc::c_void, size, libc::MADV_HUGEPAGE) };
+        }
     }
 
     /// Lets another runnable thread have the CPU (`sched_yield`).

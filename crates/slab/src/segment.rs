@@ -259,11 +259,9 @@ pub unsafe fn acquire(owner: *mut Heap) -> *mut Segment {
     if seg.is_null() {
         return seg;
     }
-    if os::HUGE_PAGES {
-        // SAFETY: the whole fresh segment is our mapping. (With guard pages, each half
-        // holds a `PROT_NONE` range, so neither can become a huge page.)
-        unsafe { os::advise_huge_pages(seg as *mut u8, SEGMENT_SIZE) };
-    }
+    // SAFETY: the whole fresh segment is our mapping. (With guard pages, each half holds
+    // a `PROT_NONE` range, so neither can become a huge page.)
+    unsafe { os::advise_huge_pages(seg as *mut u8, SEGMENT_SIZE) };
     // SAFETY: a fresh zeroed aligned mapping of one segment; the guard ranges (the end of
     // slot 0 and slot 63, with guard pages on) lie inside it and never carry spans.
     unsafe {
